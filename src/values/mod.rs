@@ -1,0 +1,1 @@
+//! Values: loading, merging, `--set` parsing and schema validation.
