@@ -1,6 +1,162 @@
-//! Charts: the files of a chart, loaded from a directory or a packaged `.tgz`.
+//! Charts: a directory or packaged `.tgz` holding `Chart.yaml`, `values.yaml`, an optional
+//! `values.schema.json`, and Tera templates under `templates/`.
 
 pub mod archive;
 pub mod files;
 pub mod ignore;
+pub mod kube_version;
+pub mod metadata;
 pub mod package;
+
+use std::path::Path;
+
+use crate::values::{Values, ValuesSchema, parse_values};
+
+pub use files::ChartFiles;
+pub use metadata::{ChartType, Metadata};
+
+pub const CHART_FILE: &str = "Chart.yaml";
+pub const VALUES_FILE: &str = "values.yaml";
+pub const SCHEMA_FILE: &str = "values.schema.json";
+pub const TEMPLATES_DIR: &str = "templates/";
+pub const NOTES_FILE: &str = "templates/NOTES.txt";
+
+/// A loaded, checked chart.
+pub struct Chart {
+    pub metadata: Metadata,
+    /// Every file of the chart, as it would be packaged.
+    pub files: ChartFiles,
+    /// The defaults from `values.yaml`.
+    pub default_values: Values,
+    /// `values.schema.json`, when present.
+    pub schema: Option<ValuesSchema>,
+    /// Problems worth telling the user that do not stop anything.
+    pub warnings: Vec<String>,
+    templates: Vec<Template>,
+}
+
+/// One file under `templates/`.
+#[derive(Debug, Clone)]
+pub struct Template {
+    /// Chart-relative path, e.g. `templates/deployment.yaml`.
+    pub path: String,
+    pub source: String,
+}
+
+impl Template {
+    /// Partials (`_helpers.tpl`, `_labels.yaml`) hold components and snippets for other
+    /// templates; they are never emitted as manifests.
+    pub fn is_partial(&self) -> bool {
+        let file_name = self.path.rsplit('/').next().unwrap_or_default();
+        file_name.starts_with('_')
+    }
+
+    pub fn is_notes(&self) -> bool {
+        self.path == NOTES_FILE
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChartError {
+    #[error("chart \"{0}\" not found")]
+    NotFound(String),
+    #[error(transparent)]
+    Files(#[from] files::FilesError),
+    #[error(transparent)]
+    Archive(#[from] archive::ArchiveError),
+    #[error("chart {chart}: no Chart.yaml (is this a chart directory?)")]
+    NoChartFile { chart: String },
+    #[error("chart {chart}: {problem}")]
+    Metadata {
+        chart: String,
+        problem: metadata::MetadataError,
+    },
+    #[error("chart {chart}: {file} is not UTF-8 text")]
+    NotText { chart: String, file: String },
+    #[error("chart {chart}: {problem}")]
+    Values {
+        chart: String,
+        problem: crate::values::ValuesError,
+    },
+}
+
+impl Chart {
+    /// Loads a chart from a directory or a `.tgz` archive.
+    pub fn load(path: &Path) -> Result<Self, ChartError> {
+        let shown = path.display().to_string();
+        if !path.exists() {
+            return Err(ChartError::NotFound(shown));
+        }
+        let files = if path.is_dir() {
+            ChartFiles::from_dir(path)?
+        } else {
+            ChartFiles::from_archive(path)?.files
+        };
+        Self::from_files(files, &shown)
+    }
+
+    /// Builds a chart from its files; `origin` names it in errors.
+    pub fn from_files(files: ChartFiles, origin: &str) -> Result<Self, ChartError> {
+        let chart = origin.to_string();
+        let text =
+            |file: &str| -> Result<Option<String>, ChartError> {
+                match files.get(file) {
+                    None => Ok(None),
+                    Some(bytes) => String::from_utf8(bytes.to_vec()).map(Some).map_err(|_| {
+                        ChartError::NotText {
+                            chart: chart.clone(),
+                            file: file.to_string(),
+                        }
+                    }),
+                }
+            };
+        let chart_yaml = text(CHART_FILE)?.ok_or_else(|| ChartError::NoChartFile {
+            chart: chart.clone(),
+        })?;
+        let parsed = Metadata::parse(&chart_yaml).map_err(|problem| ChartError::Metadata {
+            chart: chart.clone(),
+            problem,
+        })?;
+
+        let values_error = |problem| ChartError::Values {
+            chart: chart.clone(),
+            problem,
+        };
+        let default_values = match text(VALUES_FILE)? {
+            Some(values_text) => {
+                parse_values(&values_text, Path::new(VALUES_FILE)).map_err(values_error)?
+            }
+            None => Values::new(),
+        };
+        let schema = match text(SCHEMA_FILE)? {
+            Some(schema_text) => Some(
+                ValuesSchema::parse(&schema_text, Path::new(SCHEMA_FILE)).map_err(values_error)?,
+            ),
+            None => None,
+        };
+        let templates = files
+            .paths_under(TEMPLATES_DIR)
+            .map(|(path, _)| {
+                let source = text(path)?.unwrap_or_default();
+                Ok(Template {
+                    path: path.to_string(),
+                    source,
+                })
+            })
+            .collect::<Result<Vec<_>, ChartError>>()?;
+
+        Ok(Self {
+            metadata: parsed.metadata,
+            files,
+            default_values,
+            schema,
+            warnings: parsed.warnings,
+            templates,
+        })
+    }
+
+    /// Every template, partials and NOTES.txt included, sorted by path.
+    pub fn templates(&self) -> impl Iterator<Item = &Template> {
+        self.templates.iter()
+    }
+}

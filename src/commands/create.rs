@@ -1,0 +1,10 @@
+use crate::action::scaffold::create;
+use crate::cli::CreateArgs;
+
+use super::Outcome;
+
+pub fn run(args: CreateArgs) -> anyhow::Result<Outcome> {
+    let root = create(std::path::Path::new("."), &args.name)?;
+    println!("Created chart {}", root.display());
+    Ok(Outcome::Success)
+}

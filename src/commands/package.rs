@@ -1,0 +1,25 @@
+use crate::action::package::{PackageOptions, mtime_from_env, package};
+use crate::cli::{PackageArgs, PackageOutput};
+
+use super::Outcome;
+
+pub fn run(args: PackageArgs) -> anyhow::Result<Outcome> {
+    let packaged = package(&PackageOptions {
+        chart_dir: &args.chart,
+        destination: &args.destination,
+        version: args.version.as_deref(),
+        app_version: args.app_version.as_deref(),
+        mtime: mtime_from_env()?,
+    })?;
+    match args.output {
+        Some(PackageOutput::Json) => println!(
+            "{}",
+            serde_json::json!({ "path": packaged.path, "sha256": packaged.sha256 })
+        ),
+        None => {
+            println!("Packaged {}", packaged.path.display());
+            println!("sha256: {}", packaged.sha256);
+        }
+    }
+    Ok(Outcome::Success)
+}

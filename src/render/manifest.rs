@@ -1,0 +1,318 @@
+//! Rendered template output → Kubernetes manifests: split into documents, drop empty
+//! ones, parse and check each, and order them for installation.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::RenderError;
+use super::order::install_rank;
+use crate::yaml;
+
+/// One Kubernetes object as rendered by a template.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// Chart-relative path of the template, e.g. `templates/deployment.yaml`.
+    pub source: String,
+    /// The document exactly as rendered, without surrounding blank lines.
+    pub text: String,
+    /// The parsed object, read as kubectl reads it.
+    pub object: serde_json::Value,
+    pub id: ResourceId,
+}
+
+/// What identifies an object in a cluster. Release inventories are lists of these.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceId {
+    pub api_version: String,
+    pub kind: String,
+    /// `None` for cluster-scoped objects and for namespaced ones that take the release's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl fmt::Display for ResourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{} {}/{}", self.kind, ns, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// Splits one template's output into manifests. `source` names the template in errors.
+pub fn parse_template_output(source: &str, output: &str) -> Result<Vec<Manifest>, RenderError> {
+    let mut manifests = Vec::new();
+    for doc in split_documents(output) {
+        if is_blank(doc.text) {
+            continue;
+        }
+        let object: serde_json::Value = yaml::from_str(doc.text).map_err(|e| {
+            let problem = yaml::describe(&e);
+            let line = problem
+                .position
+                .map(|(line, _)| doc.first_line + line as usize - 1);
+            RenderError::InvalidYaml {
+                template: source.to_string(),
+                line,
+                message: problem.message,
+                excerpt: excerpt(output, line),
+            }
+        })?;
+        if object.is_null() {
+            continue;
+        }
+        let id = resource_id(&object).map_err(|missing| RenderError::NotAManifest {
+            template: source.to_string(),
+            line: doc.first_line,
+            missing,
+        })?;
+        manifests.push(Manifest {
+            source: source.to_string(),
+            text: trim_blank_lines(doc.text).to_string(),
+            object,
+            id,
+        });
+    }
+    Ok(manifests)
+}
+
+/// Orders manifests for installation: by kind rank, and stably within a kind.
+pub fn sort_for_install(manifests: &mut [Manifest]) {
+    manifests.sort_by(|a, b| {
+        install_rank(&a.id.kind)
+            .cmp(&install_rank(&b.id.kind))
+            .then_with(|| unknown_kind_key(a).cmp(unknown_kind_key(b)))
+    });
+}
+
+/// Kinds rchart does not know sort last, grouped by kind name, as Helm does.
+fn unknown_kind_key(manifest: &Manifest) -> &str {
+    if install_rank(&manifest.id.kind) == usize::MAX {
+        &manifest.id.kind
+    } else {
+        ""
+    }
+}
+
+/// Joins manifests into one multi-document stream, each preceded by its source.
+pub fn to_multi_document(chart_name: &str, manifests: &[Manifest]) -> String {
+    let mut out = String::with_capacity(manifests.iter().map(|m| m.text.len() + 64).sum());
+    for manifest in manifests {
+        out.push_str("---\n# Source: ");
+        out.push_str(chart_name);
+        out.push('/');
+        out.push_str(&manifest.source);
+        out.push('\n');
+        out.push_str(&manifest.text);
+        out.push('\n');
+    }
+    out
+}
+
+struct Document<'a> {
+    text: &'a str,
+    /// 1-based line of the document's first line within the template output.
+    first_line: usize,
+}
+
+/// Splits on `---` separator lines (which may carry a trailing comment).
+fn split_documents(output: &str) -> Vec<Document<'_>> {
+    let mut documents = Vec::new();
+    let mut start = 0;
+    let mut first_line = 1;
+    let mut offset = 0;
+    for (index, line) in output.split_inclusive('\n').enumerate() {
+        if is_separator(line) {
+            documents.push(Document {
+                text: &output[start..offset],
+                first_line,
+            });
+            start = offset + line.len();
+            first_line = index + 2;
+        }
+        offset += line.len();
+    }
+    documents.push(Document {
+        text: &output[start..],
+        first_line,
+    });
+    documents
+}
+
+fn is_separator(line: &str) -> bool {
+    let Some(rest) = line.strip_prefix("---") else {
+        return false;
+    };
+    let rest = rest.trim_end_matches(['\n', '\r']);
+    rest.is_empty() || rest.starts_with([' ', '\t'])
+}
+
+fn is_blank(text: &str) -> bool {
+    text.lines().all(|line| {
+        let line = line.trim();
+        line.is_empty() || line.starts_with('#')
+    })
+}
+
+/// The document without leading blank lines and trailing whitespace.
+fn trim_blank_lines(text: &str) -> &str {
+    let mut start = 0;
+    for line in text.split_inclusive('\n') {
+        if !line.trim().is_empty() {
+            break;
+        }
+        start += line.len();
+    }
+    text[start..].trim_end()
+}
+
+/// The rendered lines around `line`, numbered, so a user can see what the template produced.
+fn excerpt(output: &str, line: Option<usize>) -> String {
+    let Some(line) = line else {
+        return String::new();
+    };
+    let first = line.saturating_sub(2).max(1);
+    output
+        .lines()
+        .enumerate()
+        .map(|(i, text)| (i + 1, text))
+        .filter(|(n, _)| (first..=line + 1).contains(n))
+        .map(|(n, text)| {
+            let marker = if n == line { ">" } else { " " };
+            format!("{marker}{n:>5} | {text}")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Reads apiVersion, kind, metadata.name and metadata.namespace, or says which is missing
+/// or not a string.
+fn resource_id(object: &serde_json::Value) -> Result<ResourceId, String> {
+    if !object.is_object() {
+        return Err("a mapping at the top level".to_string());
+    }
+    let text = |pointer: &str, field: &str| -> Result<Option<String>, String> {
+        match object.pointer(pointer) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(s)) if s.is_empty() => Ok(None),
+            Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(format!(
+                "{field} as a string (found {}; quote it)",
+                crate::chart::metadata::json_type(other)
+            )),
+        }
+    };
+    let required =
+        |pointer: &str, field: &str| text(pointer, field)?.ok_or_else(|| field.to_string());
+    Ok(ResourceId {
+        api_version: required("/apiVersion", "apiVersion")?,
+        kind: required("/kind", "kind")?,
+        name: required("/metadata/name", "metadata.name")?,
+        namespace: text("/metadata/namespace", "metadata.namespace")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(output: &str) -> Result<Vec<Manifest>, RenderError> {
+        parse_template_output("templates/x.yaml", output)
+    }
+
+    const CM: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n";
+
+    #[test]
+    fn splits_documents_and_drops_empty_ones() {
+        let output = format!(
+            "# leading comment\n---\n\n{CM}---   \n# only a comment\n---\n{}",
+            CM.replace("name: a", "name: b")
+        );
+        let manifests = parse(&output).unwrap();
+        let names: Vec<_> = manifests.iter().map(|m| m.id.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(manifests[0].text, CM.trim_end());
+    }
+
+    #[test]
+    fn a_separator_needs_a_line_of_its_own() {
+        let output = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  x: \"---\"\n  y: ---x\n";
+        assert_eq!(parse(output).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn invalid_yaml_names_the_template_and_the_line_of_the_output() {
+        let output = format!("{CM}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [b\n");
+        let err = parse(&output).unwrap_err().to_string();
+        assert!(err.starts_with("templates/x.yaml:"), "{err}");
+        assert!(err.contains("line 9"), "{err}");
+        assert!(err.contains(">    9 |   name: [b"), "{err}");
+    }
+
+    #[test]
+    fn documents_without_identity_are_rejected_naming_what_is_missing() {
+        for (doc, missing) in [
+            ("kind: ConfigMap\nmetadata:\n  name: a\n", "apiVersion"),
+            ("apiVersion: v1\nmetadata:\n  name: a\n", "kind"),
+            (
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n",
+                "metadata.name",
+            ),
+            (
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: \"\"\n",
+                "metadata.name",
+            ),
+            ("- a\n- b\n", "a mapping at the top level"),
+            (
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: no\n",
+                "metadata.name as a string (found a boolean; quote it)",
+            ),
+        ] {
+            let err = parse(doc).unwrap_err().to_string();
+            assert!(err.contains("templates/x.yaml"), "{err}");
+            assert!(err.contains(missing), "{missing}: {err}");
+        }
+    }
+
+    #[test]
+    fn yaml_is_read_as_kubectl_reads_it() {
+        let doc = format!("{CM}data:\n  mode: 0644\n  big: 1000000\n");
+        let object = &parse(&doc).unwrap()[0].object;
+        assert_eq!(object["data"]["mode"], 420);
+        assert_eq!(object["data"]["big"], 1000000);
+    }
+
+    #[test]
+    fn sorting_follows_install_order_and_is_stable_within_a_kind() {
+        let doc = |kind: &str, name: &str| {
+            format!("apiVersion: v1\nkind: {kind}\nmetadata:\n  name: {name}\n")
+        };
+        let output = [
+            doc("Ingress", "i"),
+            doc("Deployment", "d1"),
+            doc("Widget", "w"),
+            doc("Service", "s"),
+            doc("Deployment", "d0"),
+            doc("Gadget", "g"),
+            doc("ConfigMap", "c"),
+            doc("Namespace", "ns"),
+        ]
+        .join("---\n");
+        let mut manifests = parse(&output).unwrap();
+        sort_for_install(&mut manifests);
+        let order: Vec<_> = manifests.iter().map(|m| m.id.name.as_str()).collect();
+        assert_eq!(order, ["ns", "c", "s", "d1", "d0", "i", "g", "w"]);
+    }
+
+    #[test]
+    fn multi_document_output_carries_sources() {
+        let manifests = parse(CM).unwrap();
+        assert_eq!(
+            to_multi_document("demo", &manifests),
+            format!("---\n# Source: demo/templates/x.yaml\n{CM}")
+        );
+    }
+}

@@ -1,0 +1,144 @@
+//! Rendering: a chart and its values → ordered Kubernetes manifests and NOTES.
+
+mod capabilities;
+mod engine;
+mod functions;
+pub mod manifest;
+mod order;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+pub use capabilities::Capabilities;
+pub use manifest::{Manifest, ResourceId, sort_for_install, to_multi_document};
+pub use order::install_rank;
+
+use crate::chart::{Chart, ChartType};
+
+/// What templates see as `release`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleaseInfo {
+    pub name: String,
+    pub namespace: String,
+    pub revision: u64,
+    pub is_install: bool,
+    pub is_upgrade: bool,
+    /// Always "rchart"; charts can tell which tool renders them.
+    pub service: &'static str,
+}
+
+impl ReleaseInfo {
+    pub fn new(name: &str, namespace: &str, revision: u64, is_upgrade: bool) -> Self {
+        Self {
+            name: name.to_string(),
+            namespace: namespace.to_string(),
+            revision,
+            is_install: !is_upgrade,
+            is_upgrade,
+            service: "rchart",
+        }
+    }
+}
+
+/// The result of rendering a chart.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// Every manifest, in install order.
+    pub manifests: Vec<Manifest>,
+    /// `templates/NOTES.txt` rendered, if the chart has one.
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// Tera's own report: message plus a `file:line:col` code frame.
+    #[error(transparent)]
+    Template(tera::Error),
+    #[error("{template}: rendered output is not valid YAML{}: {message}{}", at_line(*line), framed(excerpt))]
+    InvalidYaml {
+        template: String,
+        line: Option<usize>,
+        message: String,
+        excerpt: String,
+    },
+    #[error(
+        "{template}: the document starting at line {line} of the rendered output is not a Kubernetes object: missing {missing}"
+    )]
+    NotAManifest {
+        template: String,
+        line: usize,
+        missing: String,
+    },
+    #[error("chart \"{0}\" is a library chart: it has no manifests to render or install")]
+    LibraryChart(String),
+    #[error("chart \"{chart}\" requires Kubernetes {range}, but the target is {actual}")]
+    KubeVersion {
+        chart: String,
+        range: String,
+        actual: String,
+    },
+}
+
+fn at_line(line: Option<usize>) -> String {
+    line.map(|l| format!(" at line {l}")).unwrap_or_default()
+}
+
+fn framed(excerpt: &str) -> String {
+    if excerpt.is_empty() {
+        String::new()
+    } else {
+        format!("\n{excerpt}")
+    }
+}
+
+/// Renders every template of `chart` with `values` (already merged and validated).
+pub fn render(
+    chart: &Chart,
+    values: &Map<String, Value>,
+    release: &ReleaseInfo,
+    capabilities: &Capabilities,
+) -> Result<Rendered, RenderError> {
+    if chart.metadata.chart_type == ChartType::Library {
+        return Err(RenderError::LibraryChart(chart.metadata.name.clone()));
+    }
+    capabilities.check_chart(chart)?;
+    let engine = engine::Engine::new(
+        chart
+            .templates()
+            .map(|t| (t.path.as_str(), t.source.as_str())),
+    )
+    .map_err(RenderError::Template)?;
+
+    let mut context = tera::Context::new();
+    context.insert("values", values);
+    context.insert("release", release);
+    context.insert("chart", &chart.metadata.template_context());
+    context.insert("capabilities", &capabilities.template_context());
+
+    let chart_name = &chart.metadata.name;
+    let mut manifests = Vec::new();
+    let mut notes = None;
+    for template in chart.templates() {
+        if template.is_partial() {
+            continue;
+        }
+        context.insert(
+            "template",
+            &serde_json::json!({
+                "name": format!("{chart_name}/{}", template.path),
+                "base_path": format!("{chart_name}/templates"),
+            }),
+        );
+        let output = engine
+            .render(&template.path, &context)
+            .map_err(RenderError::Template)?;
+        if template.is_notes() {
+            let text = output.trim();
+            notes = (!text.is_empty()).then(|| text.to_string());
+            continue;
+        }
+        manifests.extend(manifest::parse_template_output(&template.path, &output)?);
+    }
+    sort_for_install(&mut manifests);
+    Ok(Rendered { manifests, notes })
+}

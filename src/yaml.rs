@@ -1,0 +1,57 @@
+//! The one place that decides how rchart reads and writes YAML.
+//!
+//! Kubernetes tooling (kubectl, the API server's YAML decoder, Helm) reads manifests as
+//! YAML 1.1, so rchart does too: `0644` is the octal number 420 and `on` is a boolean.
+//! On output, strings that a YAML 1.1 reader would misread are quoted.
+
+use serde::Serialize;
+
+/// Parser options for values files, Chart.yaml and rendered manifests.
+pub fn read_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        legacy_octal_numbers: true,
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
+        with_snippet: false,
+    }
+}
+
+/// Parses one YAML document with rchart's options.
+pub fn from_str<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, serde_saphyr::Error> {
+    serde_saphyr::from_str_with_options(text, read_options())
+}
+
+/// Serialises a value as block YAML without a trailing newline.
+pub fn to_yaml<T: Serialize>(value: &T) -> Result<String, String> {
+    let mut text = serde_saphyr::to_string(value).map_err(|e| format!("to_yaml: {e}"))?;
+    let trimmed = text.trim_end_matches('\n').len();
+    text.truncate(trimmed);
+    Ok(text)
+}
+
+/// A parse error taken apart, so callers can report the line in their own terms
+/// (a template's rendered output, a values file) instead of the parser's.
+pub struct ParseProblem {
+    /// What is wrong, without the parser's location suffix.
+    pub message: String,
+    /// 1-based line and column within the parsed text, when known.
+    pub position: Option<(u64, u64)>,
+}
+
+/// Splits a parser error into its message and position.
+pub fn describe(error: &serde_saphyr::Error) -> ParseProblem {
+    let position = error
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .filter(|&(line, _)| line > 0);
+    let full = error.to_string();
+    let first_line = full.lines().next().unwrap_or_default();
+    let mut message = match first_line.rfind(" at line ") {
+        Some(cut) if position.is_some() => first_line[..cut].to_string(),
+        _ => first_line.to_string(),
+    };
+    // The parser suggests one of its own settings; users cannot act on that.
+    if let Some(cut) = message.find(", set DuplicateKeyPolicy") {
+        message.truncate(cut);
+    }
+    ParseProblem { message, position }
+}

@@ -1,0 +1,89 @@
+//! Small helpers that keep each test a few readable lines.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The `rchart` binary with an environment that cannot leak in from the machine.
+pub fn rchart() -> Command {
+    let mut command = Command::cargo_bin("rchart").expect("the rchart binary is built");
+    command
+        .env_remove("KUBECONFIG")
+        .env_remove("SOURCE_DATE_EPOCH")
+        .env("NO_COLOR", "1");
+    command
+}
+
+pub fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path)
+}
+
+/// Compares `actual` with `tests/golden/<name>`. Run with `UPDATE_GOLDEN=1` to rewrite
+/// the golden file after an intended change, then review the diff.
+pub fn assert_golden(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with UPDATE_GOLDEN=1 to create it)",
+            path.display()
+        )
+    });
+    if expected != actual {
+        let diff = first_difference(&expected, actual);
+        panic!(
+            "output differs from {}\n{diff}\n--- actual ---\n{actual}",
+            path.display()
+        );
+    }
+}
+
+fn first_difference(expected: &str, actual: &str) -> String {
+    for (number, (e, a)) in expected.lines().zip(actual.lines()).enumerate() {
+        if e != a {
+            return format!("line {}:\n  expected: {e}\n  actual:   {a}", number + 1);
+        }
+    }
+    format!(
+        "lengths differ: expected {} lines, got {}",
+        expected.lines().count(),
+        actual.lines().count()
+    )
+}
+
+/// Copies a fixture chart into a temporary directory so a test can change it.
+pub fn chart_copy(fixture_path: &str) -> (tempfile::TempDir, PathBuf) {
+    let temp = tempfile::tempdir().unwrap();
+    let source = fixture(fixture_path);
+    let target = temp.path().join(source.file_name().unwrap());
+    copy_dir(&source, &target);
+    (temp, target)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+pub fn stdout_of(output: &std::process::Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+pub fn stderr_of(output: &std::process::Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
