@@ -1,1 +1,363 @@
+//! A Kubernetes API server for tests.
+//!
+//! It speaks the real Kubernetes REST protocol over plain HTTP on
+//! 127.0.0.1, so the `rchart` binary, kube-rs and `kubectl` reach it through
+//! an ordinary kubeconfig exactly as they reach a real cluster. Objects live
+//! in memory; a simulated controller writes workload status; test controls
+//! inject failures and expose a log of every request.
+//!
+//! ```no_run
+//! use rchart_test_apiserver::TestApiServer;
+//!
+//! let server = TestApiServer::start().expect("start the test API server");
+//! let kubeconfig = server.kubeconfig_path();
+//! // run `rchart` or `kubectl` with KUBECONFIG=<kubeconfig> ...
+//! # let _ = kubeconfig;
+//! assert!(server.requests().iter().all(|r| r.status.is_some()));
+//! ```
 
+mod api;
+mod catalogue;
+mod control;
+mod controller;
+mod defaults;
+mod discovery;
+mod faults;
+mod kubeconfig;
+mod managed;
+mod objects;
+mod openapi;
+mod patch;
+mod path;
+mod protobuf;
+mod requests;
+mod schema;
+mod selectors;
+mod server;
+mod status;
+mod store;
+mod table;
+mod validation;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+pub use controller::{ControllerSettings, READINESS_ANNOTATION, Readiness, ReadinessRule};
+pub use faults::{Fault, FaultAction, FaultId, Operation, RequestMatch};
+pub use kubeconfig::KubeconfigOptions;
+pub use requests::RecordedRequest;
+pub use status::ApiError;
+
+use api::WatchSettings;
+use server::Shared;
+
+/// Namespaces every cluster starts with.
+const INITIAL_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Binding the port, creating the temp dir or the runtime failed.
+    #[error("starting the test API server failed: {0}")]
+    Io(#[from] std::io::Error),
+    /// Seeding the initial namespaces failed.
+    #[error("seeding the test API server failed: {0}")]
+    Seed(#[from] ApiError),
+}
+
+/// Options for [`TestApiServer`]; start with [`TestApiServer::builder`].
+#[derive(Debug, Clone)]
+pub struct Builder {
+    token: String,
+    require_token: bool,
+    namespace: String,
+    port: u16,
+    controller: ControllerSettings,
+    watch: WatchSettings,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            token: format!("rchart-test-{}", uuid::Uuid::new_v4().simple()),
+            require_token: false,
+            namespace: "default".to_string(),
+            port: 0,
+            controller: ControllerSettings::default(),
+            watch: WatchSettings::default(),
+        }
+    }
+}
+
+impl Builder {
+    /// The bearer token the server accepts (random by default).
+    pub fn token(mut self, token: &str) -> Self {
+        self.token = token.to_string();
+        self
+    }
+
+    /// Also reject requests without credentials (401). Off by default because
+    /// kubectl sends no credentials to a plain-HTTP server; requests with a
+    /// wrong token are always rejected.
+    pub fn require_token(mut self, required: bool) -> Self {
+        self.require_token = required;
+        self
+    }
+
+    /// The namespace the generated kubeconfig's context selects (`default` by default).
+    pub fn namespace(mut self, namespace: &str) -> Self {
+        self.namespace = namespace.to_string();
+        self
+    }
+
+    /// Listen on this port instead of a free one.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Readiness when no rule or annotation applies (ready at once by default).
+    pub fn default_readiness(mut self, readiness: Readiness) -> Self {
+        self.controller.default = readiness;
+        self
+    }
+
+    /// Add a readiness rule (later rules win).
+    pub fn readiness(mut self, rule: ReadinessRule) -> Self {
+        self.controller.rules.push(rule);
+        self
+    }
+
+    /// How often watches that allow bookmarks get one (10 s by default).
+    pub fn bookmark_interval(mut self, interval: Duration) -> Self {
+        self.watch.bookmark_interval = interval;
+        self
+    }
+
+    /// How many changes watches can resume from (20000 by default); a watch
+    /// from an older resourceVersion gets a `410 Expired` error event.
+    pub fn watch_history(mut self, changes: usize) -> Self {
+        self.watch.history_limit = changes;
+        self
+    }
+
+    /// Start the server on a background thread with its own runtime.
+    pub fn start(self) -> Result<TestApiServer, StartError> {
+        let dir = tempfile::Builder::new()
+            .prefix("rchart-test-apiserver")
+            .tempdir()?;
+        let listener = std::net::TcpListener::bind(("127.0.0.1", self.port))?;
+        listener.set_nonblocking(true)?;
+        let port = listener.local_addr()?.port();
+        let auth = server::Auth {
+            token: self.token,
+            require_token: self.require_token,
+        };
+        let shared = Arc::new(Shared::new(
+            auth,
+            self.namespace,
+            port,
+            self.controller,
+            self.watch,
+        ));
+        for name in INITIAL_NAMESPACES {
+            let namespace =
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+            api::create_direct(&shared, namespace, "kube-apiserver")?;
+        }
+        let text = kubeconfig::render(
+            port,
+            &shared.token,
+            &shared.default_namespace,
+            &KubeconfigOptions::default(),
+        );
+        let kubeconfig = kubeconfig::write(dir.path(), "kubeconfig", &text)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("rchart-test-apiserver")
+            .enable_all()
+            .build()?;
+        let (shutdown, shutdown_signal) = oneshot::channel();
+        let (started, started_signal) = std::sync::mpsc::channel();
+        let thread_shared = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("rchart-test-apiserver".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let listener = match tokio::net::TcpListener::from_std(listener) {
+                        Ok(listener) => listener,
+                        Err(error) => {
+                            let _ = started.send(Err(error));
+                            return;
+                        }
+                    };
+                    controller::spawn(thread_shared.clone());
+                    let _ = started.send(Ok(()));
+                    server::serve(listener, thread_shared, shutdown_signal).await;
+                });
+                runtime.shutdown_timeout(Duration::from_secs(1));
+            })?;
+        started_signal
+            .recv()
+            .map_err(|_| std::io::Error::other("the server thread stopped while starting"))??;
+        Ok(TestApiServer {
+            shared,
+            port,
+            dir,
+            kubeconfig,
+            kubeconfigs_written: AtomicU32::new(0),
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        })
+    }
+}
+
+/// A running test API server. Dropping it stops the server.
+pub struct TestApiServer {
+    shared: Arc<Shared>,
+    port: u16,
+    dir: tempfile::TempDir,
+    kubeconfig: PathBuf,
+    kubeconfigs_written: AtomicU32,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TestApiServer {
+    /// Start a server with default options.
+    pub fn start() -> Result<TestApiServer, StartError> {
+        Builder::default().start()
+    }
+
+    /// Options for a server.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// `http://127.0.0.1:<port>`
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The bearer token the server accepts.
+    pub fn token(&self) -> &str {
+        &self.shared.token
+    }
+
+    /// A kubeconfig for this server, with the right token and the configured namespace.
+    pub fn kubeconfig_path(&self) -> &Path {
+        &self.kubeconfig
+    }
+
+    /// Write a kubeconfig variant (wrong token, other namespace, unreachable server).
+    pub fn kubeconfig_with(&self, options: &KubeconfigOptions) -> std::io::Result<PathBuf> {
+        let n = self.kubeconfigs_written.fetch_add(1, Ordering::Relaxed);
+        let text = kubeconfig::render(
+            self.port,
+            &self.shared.token,
+            &self.shared.default_namespace,
+            options,
+        );
+        kubeconfig::write(self.dir.path(), &format!("kubeconfig-{n}"), &text)
+    }
+
+    /// Every API request so far, in order (test controls are not recorded).
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.requests.snapshot()
+    }
+
+    /// Forget the requests so far.
+    pub fn clear_requests(&self) {
+        self.shared.requests.clear();
+    }
+
+    /// Inject a failure.
+    pub fn add_fault(&self, fault: Fault) -> FaultId {
+        self.shared.faults.add(fault)
+    }
+
+    /// Remove one injected failure; false if it already fired or was removed.
+    pub fn remove_fault(&self, id: FaultId) -> bool {
+        self.shared.faults.remove(id)
+    }
+
+    /// Remove every injected failure.
+    pub fn clear_faults(&self) {
+        self.shared.faults.clear();
+    }
+
+    /// Add a readiness rule for the simulated controller (later rules win).
+    pub fn add_readiness_rule(&self, rule: ReadinessRule) {
+        self.shared
+            .controller
+            .update(|settings| settings.rules.push(rule));
+    }
+
+    /// Set readiness for objects no rule or annotation covers.
+    pub fn set_default_readiness(&self, readiness: Readiness) {
+        self.shared
+            .controller
+            .update(|settings| settings.default = readiness);
+    }
+
+    /// Drop all readiness rules and make everything ready at once again.
+    pub fn reset_readiness(&self) {
+        self.shared
+            .controller
+            .update(|settings| *settings = ControllerSettings::default());
+    }
+
+    /// Create an object directly (as field manager `test-setup`), for preparing state.
+    pub fn create(&self, object: Value) -> Result<Value, ApiError> {
+        api::create_direct(&self.shared, object, "test-setup")
+    }
+
+    /// One stored object. `resource` is a kind, plural or short name; `namespace`
+    /// is ignored for cluster-scoped types.
+    pub fn get(&self, resource: &str, namespace: &str, name: &str) -> Option<Value> {
+        let store = self.shared.store();
+        let resource = store.catalogue.resolve(resource)?;
+        store
+            .get(&store::ObjectKey::new(&resource, namespace, name))
+            .map(|object| (*object).clone())
+    }
+
+    /// Stored objects of one type, in one namespace or (with `None`) all.
+    pub fn list(&self, resource: &str, namespace: Option<&str>) -> Vec<Value> {
+        let store = self.shared.store();
+        let Some(resource) = store.catalogue.resolve(resource) else {
+            return Vec::new();
+        };
+        store
+            .list(&resource, namespace)
+            .map(|(_, object)| (**object).clone())
+            .collect()
+    }
+
+    /// The current resourceVersion (the global revision counter).
+    pub fn resource_version(&self) -> u64 {
+        self.shared.store().revision()
+    }
+}
+
+impl Drop for TestApiServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,449 @@
+//! A simulated controller manager: it writes workload status the way the
+//! real controllers do, after a configurable delay, so clients that wait
+//! for readiness can be tested against success, failure and timeouts.
+//!
+//! For each new generation of a Deployment, StatefulSet, DaemonSet or
+//! ReplicaSet (and each new Job, PersistentVolumeClaim and Pod) it first
+//! writes a "progressing" status at once, then, after the delay its
+//! [`Readiness`] says, the ready (or failed) status. Status writes go
+//! through the store, so watches see them as `MODIFIED` events.
+
+mod status;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::managed::{Scope, Walker, Writer, record_update};
+use crate::objects;
+use crate::server::Shared;
+use crate::store::{EventType, ObjectKey};
+pub use status::Phase;
+
+/// The annotation that sets readiness for one object: `never`, `fail`,
+/// a delay such as `2s` or `150ms`, or `fail:<delay>`.
+pub const READINESS_ANNOTATION: &str = "apiserver.rchart.test/readiness";
+
+/// Kinds the simulated controller manages.
+const CONTROLLED_KINDS: &[&str] = &[
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "Job",
+    "PersistentVolumeClaim",
+    "Pod",
+];
+
+/// When a workload becomes ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Readiness {
+    /// Ready this many milliseconds after the change is observed.
+    ReadyAfterMs(u64),
+    /// Never ready: the status stays "progressing" with a condition saying so.
+    Never,
+    /// Fails this many milliseconds after the change is observed
+    /// (Deployment `ProgressDeadlineExceeded`, Job `Failed`, Pod `Failed`).
+    FailAfterMs(u64),
+}
+
+impl Readiness {
+    /// Ready after `delay`.
+    pub fn after(delay: Duration) -> Self {
+        Readiness::ReadyAfterMs(millis(delay))
+    }
+
+    /// Failed after `delay`.
+    pub fn failing_after(delay: Duration) -> Self {
+        Readiness::FailAfterMs(millis(delay))
+    }
+
+    /// Parse the annotation form: `never`, `fail`, `fail:<delay>` or `<delay>`.
+    pub fn parse(text: &str) -> Option<Readiness> {
+        let text = text.trim();
+        match text {
+            "never" => Some(Readiness::Never),
+            "fail" => Some(Readiness::FailAfterMs(0)),
+            "0" => Some(Readiness::ReadyAfterMs(0)),
+            _ => match text.strip_prefix("fail:") {
+                Some(delay) => humantime::parse_duration(delay.trim())
+                    .ok()
+                    .map(Readiness::failing_after),
+                None => humantime::parse_duration(text).ok().map(Readiness::after),
+            },
+        }
+    }
+}
+
+fn millis(delay: Duration) -> u64 {
+    u64::try_from(delay.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Readiness for the objects a rule selects; later rules win over earlier ones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadinessRule {
+    /// Kind, plural or short name (`Deployment`, `deploy`); every controlled kind when absent.
+    #[serde(default)]
+    pub resource: Option<String>,
+    /// Namespace; any when absent.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Object name pattern where `*` matches any run of characters; any when absent.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// What happens to matching objects.
+    pub readiness: Readiness,
+}
+
+impl ReadinessRule {
+    /// A rule for every object of one kind.
+    pub fn kind(resource: &str, readiness: Readiness) -> Self {
+        ReadinessRule {
+            resource: Some(resource.to_string()),
+            namespace: None,
+            name: None,
+            readiness,
+        }
+    }
+
+    /// A rule for objects of one kind whose names match `pattern` (`*` wildcards).
+    pub fn named(resource: &str, pattern: &str, readiness: Readiness) -> Self {
+        ReadinessRule {
+            name: Some(pattern.to_string()),
+            ..ReadinessRule::kind(resource, readiness)
+        }
+    }
+
+    fn matches(
+        &self,
+        resource: &crate::catalogue::ResourceType,
+        namespace: &str,
+        name: &str,
+    ) -> bool {
+        self.resource
+            .as_deref()
+            .is_none_or(|wanted| resource.answers_to(wanted))
+            && self.namespace.as_deref().is_none_or(|ns| ns == namespace)
+            && self
+                .name
+                .as_deref()
+                .is_none_or(|pattern| glob_matches(pattern, name))
+    }
+}
+
+/// The controller's configuration: a default plus rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControllerSettings {
+    /// Readiness when no rule or annotation says otherwise.
+    pub default: Readiness,
+    /// Rules, checked last to first.
+    pub rules: Vec<ReadinessRule>,
+}
+
+impl Default for ControllerSettings {
+    fn default() -> Self {
+        ControllerSettings {
+            default: Readiness::ReadyAfterMs(0),
+            rules: Vec::new(),
+        }
+    }
+}
+
+impl ControllerSettings {
+    fn readiness_for(
+        &self,
+        resource: &crate::catalogue::ResourceType,
+        object: &Value,
+    ) -> Readiness {
+        let annotation = object
+            .pointer("/metadata/annotations")
+            .and_then(|a| a.get(READINESS_ANNOTATION))
+            .and_then(Value::as_str)
+            .and_then(Readiness::parse);
+        let namespace = objects::meta_str(object, "namespace").unwrap_or_default();
+        let name = objects::meta_str(object, "name").unwrap_or_default();
+        annotation
+            .or_else(|| {
+                self.rules
+                    .iter()
+                    .rev()
+                    .find(|r| r.matches(resource, namespace, name))
+                    .map(|r| r.readiness)
+            })
+            .unwrap_or(self.default)
+    }
+}
+
+/// `*` matches any run of characters; everything else matches itself.
+fn glob_matches(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((prefix, rest)) => {
+            let Some(remaining) = text.strip_prefix(prefix) else {
+                return false;
+            };
+            (0..=remaining.len())
+                .filter(|i| remaining.is_char_boundary(*i))
+                .any(|i| glob_matches(rest, &remaining[i..]))
+        }
+    }
+}
+
+/// Work the controller decided on for one observed change.
+struct Rollout {
+    key: ObjectKey,
+    uid: String,
+    generation: Option<i64>,
+    readiness: Readiness,
+}
+
+/// Start the controller loop on the current runtime.
+pub fn spawn(shared: Arc<Shared>) {
+    tokio::spawn(async move {
+        let (mut changes, mut last_seen) = {
+            let store = shared.store();
+            (store.subscribe(), store.revision())
+        };
+        // Rollouts already started, by object UID and generation.
+        let mut handled: HashSet<(String, Option<i64>)> = HashSet::new();
+        loop {
+            let rollouts = observe(&shared, &mut last_seen, &mut handled);
+            for rollout in rollouts {
+                start_rollout(&shared, rollout);
+            }
+            if changes.changed().await.is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// Find objects with changes the controller has not handled yet.
+fn observe(
+    shared: &Arc<Shared>,
+    last_seen: &mut u64,
+    handled: &mut HashSet<(String, Option<i64>)>,
+) -> Vec<Rollout> {
+    let store = shared.store();
+    let settings = shared.controller_settings();
+    let mut rollouts = Vec::new();
+    for event in store.events_after(*last_seen) {
+        if event.kind == EventType::Deleted {
+            continue;
+        }
+        let Some(resource) = store
+            .catalogue
+            .types()
+            .find(|t| t.group == event.key.group && t.plural == event.key.resource && !t.custom)
+        else {
+            continue;
+        };
+        if !CONTROLLED_KINDS.contains(&resource.kind.as_str()) {
+            continue;
+        }
+        let Some(current) = store.get(&event.key) else {
+            continue;
+        };
+        let object = current.as_ref();
+        if object.pointer("/metadata/deletionTimestamp").is_some()
+            || !needs_rollout(&resource.kind, object)
+        {
+            continue;
+        }
+        let uid = objects::meta_str(object, "uid")
+            .unwrap_or_default()
+            .to_string();
+        // Workload controllers act per generation; the others once per object.
+        let generation = needs_generation(&resource.kind)
+            .then(|| {
+                object
+                    .pointer("/metadata/generation")
+                    .and_then(Value::as_i64)
+            })
+            .flatten();
+        if !handled.insert((uid.clone(), generation)) {
+            continue;
+        }
+        rollouts.push(Rollout {
+            key: event.key.clone(),
+            uid,
+            generation,
+            readiness: settings.readiness_for(resource, object),
+        });
+    }
+    *last_seen = store.revision();
+    rollouts
+}
+
+fn needs_generation(kind: &str) -> bool {
+    matches!(
+        kind,
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet"
+    )
+}
+
+/// Whether the object's status does not yet reflect its spec.
+fn needs_rollout(kind: &str, object: &Value) -> bool {
+    match kind {
+        "Job" => object.pointer("/status/startTime").is_none(),
+        "PersistentVolumeClaim" => {
+            object.pointer("/status/phase").and_then(Value::as_str) != Some("Bound")
+        }
+        "Pod" => object.pointer("/status/startTime").is_none(),
+        _ => {
+            let generation = object
+                .pointer("/metadata/generation")
+                .and_then(Value::as_i64);
+            object
+                .pointer("/status/observedGeneration")
+                .and_then(Value::as_i64)
+                != generation
+        }
+    }
+}
+
+fn start_rollout(shared: &Arc<Shared>, rollout: Rollout) {
+    write_phase(shared, &rollout, Phase::Progressing);
+    let (phase, delay) = match rollout.readiness {
+        Readiness::Never => return,
+        Readiness::ReadyAfterMs(ms) => (Phase::Ready, ms),
+        Readiness::FailAfterMs(ms) => (Phase::Failed, ms),
+    };
+    let shared = shared.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+        write_phase(&shared, &rollout, phase);
+    });
+}
+
+/// Write the status for `phase`, unless the object is gone or has moved on
+/// to another generation.
+fn write_phase(shared: &Arc<Shared>, rollout: &Rollout, phase: Phase) {
+    let mut store = shared.store();
+    let Some(current) = store.get(&rollout.key) else {
+        return;
+    };
+    let current = current.as_ref().clone();
+    let generation = current
+        .pointer("/metadata/generation")
+        .and_then(Value::as_i64);
+    if objects::meta_str(&current, "uid") != Some(rollout.uid.as_str())
+        || rollout.generation.is_some_and(|g| Some(g) != generation)
+    {
+        return;
+    }
+    let Some(resource) = store
+        .catalogue
+        .types()
+        .find(|t| t.group == rollout.key.group && t.plural == rollout.key.resource && !t.custom)
+        .cloned()
+    else {
+        return;
+    };
+    let now = objects::now();
+    let Some(status) = status::status_for(&resource.kind, &current, phase, &now) else {
+        return;
+    };
+    let mut updated = current.clone();
+    updated["status"] = status;
+    let api_version = resource.api_version();
+    let writer = Writer {
+        manager: if resource.kind == "Pod" {
+            "kubelet"
+        } else {
+            "kube-controller-manager"
+        },
+        api_version: &api_version,
+        subresource: Some("status"),
+        time: &now,
+    };
+    record_update(
+        &Walker::new(&resource.kind, Scope::OnlyStatus),
+        &current,
+        &mut updated,
+        &writer,
+    );
+    objects::normalize(&mut updated);
+    if updated != current {
+        store.put(rollout.key.clone(), updated);
+    }
+}
+
+/// Shared, changeable controller settings.
+#[derive(Debug, Default)]
+pub struct SettingsCell(Mutex<ControllerSettings>);
+
+impl SettingsCell {
+    /// A copy of the current settings.
+    pub fn get(&self) -> ControllerSettings {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Change the settings.
+    pub fn update(&self, change: impl FnOnce(&mut ControllerSettings)) {
+        change(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_annotation_values() {
+        assert_eq!(Readiness::parse("never"), Some(Readiness::Never));
+        assert_eq!(Readiness::parse("2s"), Some(Readiness::ReadyAfterMs(2000)));
+        assert_eq!(
+            Readiness::parse("150ms"),
+            Some(Readiness::ReadyAfterMs(150))
+        );
+        assert_eq!(Readiness::parse("fail"), Some(Readiness::FailAfterMs(0)));
+        assert_eq!(
+            Readiness::parse("fail:1s"),
+            Some(Readiness::FailAfterMs(1000))
+        );
+        assert_eq!(Readiness::parse("soon"), None);
+    }
+
+    #[test]
+    fn glob_patterns() {
+        assert!(glob_matches("web-*", "web-1"));
+        assert!(glob_matches("*-db", "main-db"));
+        assert!(glob_matches("*", ""));
+        assert!(!glob_matches("web-*", "api-1"));
+        assert!(glob_matches("a*b*c", "a-b-c"));
+    }
+
+    #[test]
+    fn later_rules_and_annotations_win() {
+        let catalogue = crate::catalogue::Catalogue::builtin();
+        let deployments = catalogue.find("apps", "v1", "deployments").unwrap();
+        let settings = ControllerSettings {
+            default: Readiness::ReadyAfterMs(0),
+            rules: vec![
+                ReadinessRule::kind("Deployment", Readiness::Never),
+                ReadinessRule::named("deploy", "web-*", Readiness::ReadyAfterMs(5)),
+            ],
+        };
+        let object =
+            |name: &str| serde_json::json!({"metadata": {"name": name, "namespace": "default"}});
+        assert_eq!(
+            settings.readiness_for(&deployments, &object("api")),
+            Readiness::Never
+        );
+        assert_eq!(
+            settings.readiness_for(&deployments, &object("web-1")),
+            Readiness::ReadyAfterMs(5)
+        );
+        let annotated = serde_json::json!({"metadata": {"name": "api", "annotations": {READINESS_ANNOTATION: "fail"}}});
+        assert_eq!(
+            settings.readiness_for(&deployments, &annotated),
+            Readiness::FailAfterMs(0)
+        );
+    }
+}

@@ -1,0 +1,343 @@
+//! The HTTP layer: accepting connections, authentication, the request log,
+//! failure injection, and routing to discovery, resources or test controls.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Method, Request, Response, StatusCode, header};
+use futures_util::stream;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tower::ServiceExt as _;
+
+use crate::api::{self, ApiRequest, ApiResponse, WatchSettings};
+use crate::controller::{ControllerSettings, SettingsCell};
+use crate::faults::{Faults, RequestFacts};
+use crate::path::{Query, Route};
+use crate::requests::{RecordedRequest, RequestLog};
+use crate::status::ApiError;
+use crate::store::Store;
+use crate::{control, discovery, openapi};
+
+/// The most a request body may hold, as on the real server.
+const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+
+/// State shared by every connection, the controller and the handle.
+pub struct Shared {
+    store: Mutex<Store>,
+    /// The bearer token requests must carry when they carry one.
+    pub token: String,
+    /// Whether requests without any credentials are rejected too.
+    pub require_token: bool,
+    /// The namespace generated kubeconfigs select by default.
+    pub default_namespace: String,
+    /// Every API request, in order.
+    pub requests: RequestLog,
+    /// Active failure injections.
+    pub faults: Faults,
+    /// Simulated controller configuration.
+    pub controller: SettingsCell,
+    /// Watch tunables.
+    pub watch_settings: WatchSettings,
+    /// The port the server listens on.
+    pub port: u16,
+}
+
+impl Shared {
+    /// State for a server on `port`.
+    pub fn new(
+        auth: Auth,
+        default_namespace: String,
+        port: u16,
+        controller: ControllerSettings,
+        watch_settings: WatchSettings,
+    ) -> Self {
+        let shared = Shared {
+            store: Mutex::new(Store::new(watch_settings.history_limit)),
+            token: auth.token,
+            require_token: auth.require_token,
+            default_namespace,
+            requests: RequestLog::default(),
+            faults: Faults::default(),
+            controller: SettingsCell::default(),
+            watch_settings,
+            port,
+        };
+        shared.controller.update(|settings| *settings = controller);
+        shared
+    }
+
+    /// Lock the store. Handlers never hold the lock across an await.
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        self.store
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A copy of the controller settings.
+    pub fn controller_settings(&self) -> ControllerSettings {
+        self.controller.get()
+    }
+}
+
+/// Who may call the server.
+pub struct Auth {
+    /// The accepted bearer token.
+    pub token: String,
+    /// Reject requests that carry no credentials (kubectl sends none over plain HTTP).
+    pub require_token: bool,
+}
+
+/// The error that makes hyper close a connection without answering.
+#[derive(Debug)]
+struct DroppedConnection;
+
+impl std::fmt::Display for DroppedConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by an injected fault")
+    }
+}
+
+impl std::error::Error for DroppedConnection {}
+
+/// Accept connections until `shutdown` fires.
+pub async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: oneshot::Receiver<()>,
+) {
+    let controls = control::router(shared.clone());
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let shared = shared.clone();
+                let controls = controls.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |request| handle(shared.clone(), controls.clone(), request));
+                    // Errors here are clients going away or injected drops.
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+            _ = &mut shutdown => return,
+        }
+    }
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    controls: Router,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, DroppedConnection> {
+    let path = request.uri().path().to_string();
+    if path == "/__test" || path.starts_with("/__test/") {
+        let response = controls.oneshot(request.map(Body::new)).await;
+        return Ok(response.unwrap_or_else(|never: Infallible| match never {}));
+    }
+    let mut record = RecordedRequest {
+        method: request.method().to_string(),
+        path,
+        query: request.uri().query().unwrap_or_default().to_string(),
+        content_type: header_text(request.headers(), header::CONTENT_TYPE),
+        status: None,
+    };
+    let result = respond(&shared, request).await;
+    record.status = result
+        .as_ref()
+        .ok()
+        .map(|response| response.status().as_u16());
+    shared.requests.record(record);
+    result
+}
+
+async fn respond(
+    shared: &Arc<Shared>,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, DroppedConnection> {
+    if !authorized(request.headers(), &shared.token, shared.require_token) {
+        return Ok(error_response(&ApiError::unauthorized()));
+    }
+    let route = Route::parse(request.uri().path());
+    let query = Query::parse(request.uri().query());
+    let decision = {
+        let store = shared.store();
+        let (resource, namespace, name) = match &route {
+            Route::Resource(path) => (
+                store
+                    .catalogue
+                    .find(&path.group, &path.version, &path.resource),
+                path.namespace.clone(),
+                path.name.clone(),
+            ),
+            _ => (None, None, None),
+        };
+        shared.faults.decide(&RequestFacts {
+            method: request.method().as_str(),
+            path: request.uri().path(),
+            watch: query.flag("watch"),
+            resource: resource.as_deref(),
+            namespace: namespace.as_deref(),
+            name: name.as_deref(),
+        })
+    };
+    if let Some(delay) = decision.delay {
+        tokio::time::sleep(delay).await;
+    }
+    if decision.drop {
+        return Err(DroppedConnection);
+    }
+    if let Some(error) = decision.respond {
+        return Ok(error_response(&error));
+    }
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(Body::new(body), MAX_BODY_BYTES).await {
+        Ok(body) => body,
+        Err(_) => {
+            let error = ApiError::new(
+                413,
+                "RequestEntityTooLarge",
+                format!("Request entity too large: limit is {MAX_BODY_BYTES}"),
+            );
+            return Ok(error_response(&error));
+        }
+    };
+    let request = Request::from_parts(parts, body);
+    Ok(route_request(shared, route, query, request))
+}
+
+fn route_request(
+    shared: &Arc<Shared>,
+    route: Route,
+    query: Query,
+    request: Request<Bytes>,
+) -> Response<Body> {
+    let discovery_route = !matches!(route, Route::Resource(_) | Route::Unknown);
+    if discovery_route && request.method() != Method::GET {
+        return error_response(&ApiError::method_not_allowed(request.method().as_str()));
+    }
+    let accept = header_text(request.headers(), header::ACCEPT);
+    let aggregated = discovery::wants_aggregated(accept.as_deref());
+    let found = |document: Option<Value>| {
+        document.map_or_else(
+            || error_response(&ApiError::no_route()),
+            |d| json_response(200, &d),
+        )
+    };
+    match route {
+        Route::Version => json_response(200, &discovery::version()),
+        Route::Health => Response::new(Body::from("ok")),
+        Route::CoreVersions if aggregated => {
+            aggregated_response(&discovery::aggregated(&shared.store().catalogue, true))
+        }
+        Route::CoreVersions => {
+            let host = header_text(request.headers(), header::HOST)
+                .unwrap_or_else(|| format!("127.0.0.1:{}", shared.port));
+            json_response(200, &discovery::core_versions(&host))
+        }
+        Route::CoreResources(version) => found(discovery::resources(
+            &shared.store().catalogue,
+            "",
+            &version,
+        )),
+        Route::Groups if aggregated => {
+            aggregated_response(&discovery::aggregated(&shared.store().catalogue, false))
+        }
+        Route::Groups => json_response(200, &discovery::groups(&shared.store().catalogue)),
+        Route::Group(group) => found(discovery::group(&shared.store().catalogue, &group)),
+        Route::GroupResources(group, version) => found(discovery::resources(
+            &shared.store().catalogue,
+            &group,
+            &version,
+        )),
+        Route::OpenApiIndex => json_response(200, &openapi::index(&shared.store().catalogue)),
+        Route::OpenApiDocument => found(openapi::document(
+            &shared.store().catalogue,
+            request.uri().path(),
+        )),
+        Route::Unknown => error_response(&ApiError::no_route()),
+        Route::Resource(path) => {
+            let (parts, body) = request.into_parts();
+            let api_request = ApiRequest {
+                method: parts.method,
+                path,
+                query,
+                content_type: header_text(&parts.headers, header::CONTENT_TYPE),
+                user_agent: header_text(&parts.headers, header::USER_AGENT),
+                accept: header_text(&parts.headers, header::ACCEPT),
+                body,
+            };
+            match api::handle(shared, api_request) {
+                Ok(ApiResponse::Json(code, body)) => json_response(code, &body),
+                Ok(ApiResponse::Watch(receiver)) => watch_response(receiver),
+                Err(error) => error_response(&error),
+            }
+        }
+    }
+}
+
+/// A request with credentials must carry the right bearer token; one without
+/// any is anonymous, allowed unless the token is required. (kubectl never
+/// sends credentials to a plain-HTTP server, so anonymous access is what
+/// makes it work.)
+fn authorized(headers: &HeaderMap, token: &str, require_token: bool) -> bool {
+    match header_text(headers, header::AUTHORIZATION) {
+        None => !require_token,
+        Some(value) => value
+            .strip_prefix("Bearer ")
+            .is_some_and(|given| given.trim() == token),
+    }
+}
+
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+fn json_response(code: u16, body: &Value) -> Response<Body> {
+    let mut response = Response::new(Body::from(body.to_string()));
+    *response.status_mut() =
+        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn aggregated_response(body: &Value) -> Response<Body> {
+    let mut response = json_response(200, body);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(discovery::AGGREGATED_CONTENT_TYPE),
+    );
+    response
+}
+
+/// A Status error body.
+pub fn error_response(error: &ApiError) -> Response<Body> {
+    json_response(error.code, &error.to_status())
+}
+
+fn watch_response(receiver: tokio::sync::mpsc::Receiver<Bytes>) -> Response<Body> {
+    let events = stream::unfold(receiver, |mut receiver| async move {
+        receiver
+            .recv()
+            .await
+            .map(|line| (Ok::<_, Infallible>(line), receiver))
+    });
+    let mut response = Response::new(Body::from_stream(events));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    response
+}

@@ -1,0 +1,10 @@
+//! Integration tests of the test API server, in one binary so it links once.
+
+mod binary;
+mod controller;
+mod faults;
+mod http;
+mod kube_client;
+mod kubectl;
+mod support;
+mod watch;
