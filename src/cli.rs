@@ -43,6 +43,23 @@ pub enum Command {
     Lint(LintArgs),
     /// Create a new chart with a Deployment and a Service
     Create(CreateArgs),
+    /// Install a chart as a new release
+    Install(InstallArgs),
+    /// Upgrade a release to a new chart or new values
+    Upgrade(UpgradeArgs),
+    /// Roll a release back to an earlier revision (as a new revision)
+    Rollback(RollbackArgs),
+    /// Delete a release's objects and records
+    Uninstall(UninstallArgs),
+    /// Show a release's revisions
+    History(HistoryArgs),
+    /// Show a release's state
+    Status(StatusArgs),
+    /// List releases
+    List(ListArgs),
+    /// Show a revision's values, manifest or notes
+    #[command(subcommand)]
+    Get(GetCommand),
 }
 
 /// Values flags. Files apply left to right, then the `--set*` flags in command-line order.
@@ -137,6 +154,152 @@ pub struct CreateArgs {
     pub name: String,
 }
 
+/// Flags shared by install and upgrade.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub values: ValuesArgs,
+    /// Create the release namespace if it does not exist
+    #[arg(long)]
+    pub create_namespace: bool,
+    /// Render and validate every object with the server (server-side dry run); store nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Description of the revision, shown by `rchart history`
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    /// Adopt objects that already exist and belong to no release or to another one
+    #[arg(long)]
+    pub take_ownership: bool,
+    #[command(flatten)]
+    pub history: HistoryMaxArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryMaxArgs {
+    /// Records to keep per release; older ones are deleted, never the deployed one (0: keep all)
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub history_max: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// Release name
+    pub name: String,
+    /// Chart directory or .tgz
+    pub chart: PathBuf,
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    /// Release name
+    pub name: String,
+    /// Chart directory or .tgz
+    pub chart: PathBuf,
+    /// Install the release if it does not exist
+    #[arg(short = 'i', long)]
+    pub install: bool,
+    /// Start from the previous revision's values, then apply the ones given now
+    #[arg(long, conflicts_with = "reset_values")]
+    pub reuse_values: bool,
+    /// Use only the chart's defaults and the values given now (the default)
+    #[arg(long)]
+    pub reset_values: bool,
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// Release name
+    pub name: String,
+    /// Revision to restore (default: the one before the latest)
+    pub revision: Option<u64>,
+    /// Validate the rollback with the server; store nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Description of the new revision (default: "Rollback to N")
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    #[command(flatten)]
+    pub history: HistoryMaxArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    /// Release name
+    pub name: String,
+    /// Keep the release's records, marked uninstalled
+    #[arg(long)]
+    pub keep_history: bool,
+    /// Description recorded with --keep-history
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Release name
+    pub name: String,
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Release name
+    pub name: String,
+    /// Show this revision instead of the latest
+    #[arg(long, value_name = "N")]
+    pub revision: Option<u64>,
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// List releases in every namespace
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// Include uninstalled releases whose history was kept
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GetCommand {
+    /// The values of a revision (user-supplied, or all with --all)
+    Values(GetValuesArgs),
+    /// The rendered manifests of a revision
+    Manifest(GetArgs),
+    /// The notes of a revision
+    Notes(GetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// Release name
+    pub name: String,
+    /// Revision to show (default: the latest)
+    #[arg(long, value_name = "N")]
+    pub revision: Option<u64>,
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct GetValuesArgs {
+    #[command(flatten)]
+    pub get: GetArgs,
+    /// Show the merged values templates saw, not only the user-supplied ones
+    #[arg(long)]
+    pub all: bool,
+}
+
 /// Output formats of read commands.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
@@ -162,7 +325,9 @@ impl Command {
         match self {
             Command::Template(args) => Some(&mut args.values),
             Command::Lint(args) => Some(&mut args.values),
-            Command::Package(_) | Command::Create(_) => None,
+            Command::Install(args) => Some(&mut args.deploy.values),
+            Command::Upgrade(args) => Some(&mut args.deploy.values),
+            _ => None,
         }
     }
 }

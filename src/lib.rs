@@ -6,7 +6,9 @@
 pub mod action;
 pub mod chart;
 pub mod cli;
+pub mod cluster;
 pub mod commands;
+pub mod release;
 pub mod render;
 pub mod values;
 pub mod yaml;

@@ -38,6 +38,7 @@ impl fmt::Display for Finding {
 pub struct LintOptions<'a> {
     pub chart: &'a Path,
     /// `-f` files: the chart is rendered with its defaults, then with each file alone.
+    /// Production warnings come from the files when there are any.
     pub values_files: &'a [PathBuf],
     /// `--set*` flags, applied on top in every rendering.
     pub overrides: &'a [ValueSource],
@@ -62,6 +63,9 @@ pub fn lint(options: &LintOptions<'_>) -> Vec<Finding> {
         Capabilities::offline(None, &[]).expect("the default Kubernetes version parses");
     let release = ReleaseInfo::new("release-name", options.namespace, 1, false);
 
+    // With environment files given, those are what gets deployed: production warnings
+    // come from them, and the chart's defaults alone are only checked for errors.
+    let warn_for_defaults = options.values_files.is_empty();
     let scenarios = std::iter::once(None).chain(options.values_files.iter().map(Some));
     for file in scenarios {
         let label = match file {
@@ -80,6 +84,7 @@ pub fn lint(options: &LintOptions<'_>) -> Vec<Finding> {
                     anyhow::Error::from(error)
                 )));
             }
+            Ok(_) if file.is_none() && !warn_for_defaults => {}
             Ok(result) => {
                 for manifest in &result.rendered.manifests {
                     for warning in manifest_warnings(manifest, options.namespace, &committed) {

@@ -1,6 +1,13 @@
 //! Actions: what each command does, independent of how arguments arrive.
 
+pub mod deploy;
+pub mod install;
 pub mod lint;
 pub mod package;
+pub mod query;
 pub mod render_release;
+pub mod rollback;
 pub mod scaffold;
+pub mod session;
+pub mod uninstall;
+pub mod upgrade;

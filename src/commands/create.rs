@@ -5,6 +5,6 @@ use super::Outcome;
 
 pub fn run(args: CreateArgs) -> anyhow::Result<Outcome> {
     let root = create(std::path::Path::new("."), &args.name)?;
-    println!("Created chart {}", root.display());
+    outln!("Created chart {}", root.display());
     Ok(Outcome::Success)
 }

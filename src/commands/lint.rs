@@ -18,16 +18,16 @@ pub fn run(global: &GlobalArgs, args: LintArgs) -> anyhow::Result<Outcome> {
         overrides: &overrides,
         namespace: global.namespace.as_deref().unwrap_or("default"),
     });
-    println!("==> Linting {}", args.chart.display());
+    outln!("==> Linting {}", args.chart.display());
     for finding in &findings {
-        println!("{finding}");
+        outln!("{finding}");
     }
     let errors = findings
         .iter()
         .filter(|f| f.severity == Severity::Error)
         .count();
     let warnings = findings.len() - errors;
-    println!("1 chart linted: {errors} error(s), {warnings} warning(s)");
+    outln!("1 chart linted: {errors} error(s), {warnings} warning(s)");
     let failed = errors > 0 || (args.strict && warnings > 0);
     Ok(if failed {
         Outcome::Failure

@@ -1,13 +1,34 @@
 //! One module per verb: turn parsed arguments into options, call an action, print.
 
+/// `println!` that reports a closed stdout (`rchart list | head`) as an error, which
+/// `main` treats as a normal end, instead of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?;
+    }};
+}
+
+/// `print!` with the same behaviour as [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*)?;
+    }};
+}
+
 mod create;
 mod lint;
+mod output;
 mod package;
+mod query;
+mod release;
 mod template;
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command};
+use crate::action::session::Target;
+use crate::cli::{Cli, Command, GlobalArgs};
 
 /// How a successful run ends; errors are reported by `main`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +53,31 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Package(args) => package::run(args),
         Command::Lint(args) => lint::run(&cli.global, args),
         Command::Create(args) => create::run(args),
+        Command::Install(args) => release::install_command(&cli.global, args),
+        Command::Upgrade(args) => release::upgrade_command(&cli.global, args),
+        Command::Rollback(args) => release::rollback_command(&cli.global, args),
+        Command::Uninstall(args) => release::uninstall_command(&cli.global, args),
+        Command::History(args) => query::history(&cli.global, args),
+        Command::Status(args) => query::status(&cli.global, args),
+        Command::List(args) => query::list(&cli.global, args),
+        Command::Get(command) => query::get(&cli.global, command),
+    }
+}
+
+/// Runs a cluster command. One thread is plenty: the work is waiting on the network.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a single-threaded runtime can always be built")
+        .block_on(future)
+}
+
+fn target(global: &GlobalArgs) -> Target<'_> {
+    Target {
+        kubeconfig: global.kubeconfig.as_deref(),
+        context: global.kube_context.as_deref(),
+        namespace: global.namespace.as_deref(),
     }
 }
 

@@ -12,13 +12,13 @@ pub fn run(args: PackageArgs) -> anyhow::Result<Outcome> {
         mtime: mtime_from_env()?,
     })?;
     match args.output {
-        Some(PackageOutput::Json) => println!(
+        Some(PackageOutput::Json) => outln!(
             "{}",
             serde_json::json!({ "path": packaged.path, "sha256": packaged.sha256 })
         ),
         None => {
-            println!("Packaged {}", packaged.path.display());
-            println!("sha256: {}", packaged.sha256);
+            outln!("Packaged {}", packaged.path.display());
+            outln!("sha256: {}", packaged.sha256);
         }
     }
     Ok(Outcome::Success)

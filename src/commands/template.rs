@@ -93,7 +93,7 @@ fn write_per_template(
         file.write_all(to_multi_document(chart_name, &group).as_bytes())?;
         file.persist(&path)
             .with_context(|| format!("writing {}", path.display()))?;
-        println!("wrote {}", path.display());
+        outln!("wrote {}", path.display());
     }
     Ok(Outcome::Success)
 }

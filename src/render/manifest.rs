@@ -112,6 +112,22 @@ pub fn to_multi_document(chart_name: &str, manifests: &[Manifest]) -> String {
     out
 }
 
+/// Reads back a stream written by [`to_multi_document`] (a stored release manifest):
+/// each document's `# Source:` line names its template again.
+pub fn parse_multi_document(chart_name: &str, text: &str) -> Result<Vec<Manifest>, RenderError> {
+    let prefix = format!("# Source: {chart_name}/");
+    let mut manifests = Vec::new();
+    for doc in split_documents(text) {
+        let body = doc.text.trim_start_matches('\n');
+        let (source, body) = match body.split_once('\n') {
+            Some((first, rest)) if first.starts_with(&prefix) => (&first[prefix.len()..], rest),
+            _ => ("(stored manifest)", body),
+        };
+        manifests.extend(parse_template_output(source, body)?);
+    }
+    Ok(manifests)
+}
+
 struct Document<'a> {
     text: &'a str,
     /// 1-based line of the document's first line within the template output.
@@ -305,6 +321,25 @@ mod tests {
         sort_for_install(&mut manifests);
         let order: Vec<_> = manifests.iter().map(|m| m.id.name.as_str()).collect();
         assert_eq!(order, ["ns", "c", "s", "d1", "d0", "i", "g", "w"]);
+    }
+
+    #[test]
+    fn stored_manifests_read_back_as_written() {
+        let doc = |kind: &str, name: &str| {
+            format!("apiVersion: v1\nkind: {kind}\nmetadata:\n  name: {name}\n")
+        };
+        let mut manifests = parse(&format!(
+            "{}---\n{}",
+            doc("Service", "s"),
+            doc("ConfigMap", "c")
+        ))
+        .unwrap();
+        sort_for_install(&mut manifests);
+        let text = to_multi_document("demo", &manifests);
+        let read_back = parse_multi_document("demo", &text).unwrap();
+        assert_eq!(to_multi_document("demo", &read_back), text);
+        assert_eq!(read_back[0].source, "templates/x.yaml");
+        assert_eq!(read_back[1].id.name, "s");
     }
 
     #[test]

@@ -10,7 +10,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 pub use capabilities::Capabilities;
-pub use manifest::{Manifest, ResourceId, sort_for_install, to_multi_document};
+pub use manifest::{
+    Manifest, ResourceId, parse_multi_document, sort_for_install, to_multi_document,
+};
 pub use order::install_rank;
 
 use crate::chart::{Chart, ChartType};

@@ -3,6 +3,9 @@
 mod bad_input;
 mod create;
 mod lint;
+mod multiroute_chart;
 mod package;
+mod releases;
+mod store;
 mod support;
 mod template;

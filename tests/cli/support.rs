@@ -87,3 +87,105 @@ pub fn stdout_of(output: &std::process::Output) -> String {
 pub fn stderr_of(output: &std::process::Output) -> String {
     String::from_utf8(output.stderr.clone()).unwrap()
 }
+
+/// A test API server with the `rchart` binary pointed at it.
+pub struct TestCluster {
+    pub server: rchart_test_apiserver::TestApiServer,
+}
+
+impl TestCluster {
+    pub fn start() -> Self {
+        Self::with(rchart_test_apiserver::TestApiServer::builder())
+    }
+
+    pub fn with(builder: rchart_test_apiserver::Builder) -> Self {
+        Self {
+            server: builder.start().expect("the test API server starts"),
+        }
+    }
+
+    /// `rchart` with this cluster's kubeconfig.
+    pub fn rchart(&self) -> Command {
+        let mut command = rchart();
+        command.env("KUBECONFIG", self.server.kubeconfig_path());
+        command
+    }
+
+    /// Runs `rchart ARGS`, asserting success; returns stdout.
+    pub fn run(&self, args: &[&str]) -> String {
+        let output = self.rchart().args(args).output().unwrap();
+        assert!(
+            output.status.success(),
+            "rchart {} failed:\n{}{}",
+            args.join(" "),
+            stdout_of(&output),
+            stderr_of(&output)
+        );
+        stdout_of(&output)
+    }
+
+    /// Runs `rchart ARGS`, asserting exit code 1; returns stderr.
+    pub fn fail(&self, args: &[&str]) -> String {
+        let output = self.rchart().args(args).output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "rchart {} should fail:\n{}{}",
+            args.join(" "),
+            stdout_of(&output),
+            stderr_of(&output)
+        );
+        stderr_of(&output)
+    }
+
+    pub fn get(&self, resource: &str, namespace: &str, name: &str) -> Option<serde_json::Value> {
+        self.server.get(resource, namespace, name)
+    }
+
+    /// Names of the objects of one kind in a namespace.
+    pub fn names(&self, resource: &str, namespace: &str) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .server
+            .list(resource, Some(namespace))
+            .iter()
+            .filter_map(|o| o["metadata"]["name"].as_str().map(str::to_string))
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Release record Secrets in a namespace, by name.
+    pub fn records(&self, namespace: &str) -> Vec<String> {
+        self.names("secrets", namespace)
+            .into_iter()
+            .filter(|name| name.starts_with("rchart.release.v1."))
+            .collect()
+    }
+
+    /// `kubectl` against this cluster, when kubectl is installed.
+    pub fn kubectl(&self) -> Option<std::process::Command> {
+        let found = std::process::Command::new("kubectl")
+            .arg("version")
+            .arg("--client")
+            .output()
+            .is_ok();
+        if !found {
+            eprintln!("skipping the kubectl part of this test: kubectl is not installed");
+            return None;
+        }
+        let cache = tempfile::tempdir().unwrap().keep();
+        let mut command = std::process::Command::new("kubectl");
+        command
+            .env("KUBECONFIG", self.server.kubeconfig_path())
+            .env("KUBECACHEDIR", cache);
+        Some(command)
+    }
+}
+
+/// The repository's own chart and environment values.
+pub fn repo_path(path: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(path)
+        .display()
+        .to_string()
+}

@@ -1,0 +1,202 @@
+//! Putting a new revision in place, shared by install, upgrade and rollback:
+//! check ownership, record the revision as pending, apply, prune, then mark it deployed
+//! (and its predecessor superseded) or failed.
+
+use std::collections::BTreeSet;
+
+use anyhow::Context;
+use serde_json::Value;
+
+use super::session::Session;
+use crate::cluster::{
+    ApplyOptions, Catalog, Owner, apply_all, check_ownership, delete_owned, plan,
+};
+use crate::release::{ReleaseRecord, Status, StoredRelease};
+use crate::render::{Manifest, ResourceId};
+
+/// How a deployment should behave, from the command line.
+#[derive(Debug, Clone, Copy)]
+pub struct DeployOptions {
+    /// Adopt objects that exist but belong to no release or another one.
+    pub take_ownership: bool,
+    /// Validate everything with the server, store nothing.
+    pub dry_run: bool,
+    /// Records to keep per release; older ones are deleted (never the deployed one).
+    pub history_max: usize,
+}
+
+/// A revision about to be deployed.
+pub struct Deployment<'a> {
+    pub session: &'a Session,
+    pub catalog: &'a Catalog,
+    /// The new revision, with status pending-*; its inventory is filled in here.
+    pub record: ReleaseRecord,
+    pub manifests: Vec<Manifest>,
+    /// The release's history before this revision.
+    pub history: &'a [StoredRelease],
+    /// What the description says once the revision is deployed.
+    pub success_description: String,
+}
+
+pub enum Deployed {
+    /// The revision is recorded as deployed.
+    Recorded(Box<ReleaseRecord>),
+    /// A dry run: what the server would have stored, object by object.
+    DryRun(Vec<Value>),
+}
+
+/// Objects that earlier revisions may have left in the cluster: those of the deployed
+/// revision and of every later one (a failed upgrade can have applied some objects).
+pub fn live_inventory(history: &[StoredRelease]) -> (BTreeSet<ResourceId>, BTreeSet<ResourceId>) {
+    let start = history
+        .iter()
+        .rposition(|r| r.record.status == Status::Deployed)
+        .unwrap_or(0);
+    let mut resources = BTreeSet::new();
+    let mut kept = BTreeSet::new();
+    for stored in &history[start..] {
+        if stored.record.status == Status::Uninstalled {
+            continue;
+        }
+        resources.extend(stored.record.resources.iter().cloned());
+        kept.extend(stored.record.kept_resources.iter().cloned());
+    }
+    (resources, kept)
+}
+
+pub async fn deploy(
+    mut deployment: Deployment<'_>,
+    options: DeployOptions,
+) -> anyhow::Result<Deployed> {
+    let session = deployment.session;
+    let owner = Owner {
+        release: &deployment.record.name,
+        namespace: session.namespace(),
+    };
+    let planned = plan(deployment.catalog, &deployment.manifests, owner)?;
+    let (previous, previous_kept) = live_inventory(deployment.history);
+
+    if !options.take_ownership {
+        let new_objects: Vec<_> = planned
+            .iter()
+            .filter(|p| !previous.contains(&p.id))
+            .cloned()
+            .collect();
+        check_ownership(&session.cluster, &new_objects, owner).await?;
+    }
+    let apply_options = ApplyOptions {
+        dry_run: options.dry_run,
+        force: options.take_ownership,
+    };
+    if options.dry_run {
+        let answers = apply_all(&session.cluster, &planned, apply_options).await?;
+        return Ok(Deployed::DryRun(answers));
+    }
+
+    deployment.record.resources = planned.iter().map(|p| p.id.clone()).collect();
+    deployment.record.kept_resources = planned
+        .iter()
+        .filter(|p| p.keep)
+        .map(|p| p.id.clone())
+        .collect();
+    let stored = session
+        .store
+        .create(&deployment.record)
+        .await
+        .map_err(|e| session.explain(e))?;
+
+    let current: BTreeSet<&ResourceId> = deployment.record.resources.iter().collect();
+    let obsolete: Vec<ResourceId> = previous
+        .iter()
+        .filter(|id| !current.contains(id) && !previous_kept.contains(*id))
+        .cloned()
+        .collect();
+    let outcome = async {
+        apply_all(&session.cluster, &planned, apply_options).await?;
+        delete_owned(&session.cluster, deployment.catalog, &obsolete, owner).await?;
+        anyhow::Ok(())
+    }
+    .await;
+
+    match outcome {
+        Ok(()) => {
+            let deployed = finish(
+                session,
+                stored,
+                Status::Deployed,
+                deployment.success_description,
+            )
+            .await?;
+            let mut history = supersede_others(session, deployment.history).await?;
+            history.push(deployed.clone());
+            prune_history(session, &history, options.history_max).await?;
+            Ok(Deployed::Recorded(Box::new(deployed.record)))
+        }
+        Err(error) => {
+            let description = format!("{:#}", error);
+            if let Err(record_error) = finish(session, stored, Status::Failed, description).await {
+                return Err(error.context(format!(
+                    "the revision could not be marked failed either: {record_error:#}"
+                )));
+            }
+            Err(error)
+        }
+    }
+}
+
+/// Sets the final status (and description) of a revision.
+pub async fn finish(
+    session: &Session,
+    mut stored: StoredRelease,
+    status: Status,
+    description: String,
+) -> anyhow::Result<StoredRelease> {
+    stored.record.status = status;
+    stored.record.description = description;
+    session
+        .store
+        .update(&stored)
+        .await
+        .map_err(|e| session.explain(e))
+}
+
+/// Marks every earlier deployed revision superseded, so exactly one stays deployed.
+/// Returns the history as it now stands.
+pub async fn supersede_others(
+    session: &Session,
+    history: &[StoredRelease],
+) -> anyhow::Result<Vec<StoredRelease>> {
+    let mut updated = Vec::with_capacity(history.len());
+    for stored in history {
+        if stored.record.status != Status::Deployed {
+            updated.push(stored.clone());
+            continue;
+        }
+        let mut stored = stored.clone();
+        stored.record.status = Status::Superseded;
+        let stored = session
+            .store
+            .update(&stored)
+            .await
+            .map_err(|e| session.explain(e))
+            .with_context(|| format!("marking revision {} superseded", stored.record.revision))?;
+        updated.push(stored);
+    }
+    Ok(updated)
+}
+
+/// Keeps at most `max` records (0: no limit); the store never deletes the deployed one.
+async fn prune_history(
+    session: &Session,
+    history: &[StoredRelease],
+    max: usize,
+) -> anyhow::Result<()> {
+    if max > 0 && history.len() > max {
+        session
+            .store
+            .prune_history(history, max)
+            .await
+            .map_err(|e| session.explain(e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,134 @@
+//! Which kinds the cluster serves, and under which resource names: the cluster is asked
+//! once per command, never guessed (CRDs have irregular plurals).
+
+use std::collections::BTreeSet;
+
+use kube::core::GroupVersionKind;
+use kube::discovery::{ApiResource, Discovery, Scope};
+
+use super::{Cluster, ClusterError};
+
+/// The API resources a cluster serves.
+pub struct Catalog {
+    discovery: Option<Discovery>,
+    api_versions: Vec<String>,
+}
+
+/// How to reach objects of one kind.
+#[derive(Debug, Clone)]
+pub struct KindInfo {
+    pub resource: ApiResource,
+    pub namespaced: bool,
+}
+
+impl Catalog {
+    /// Asks the cluster what it serves, once per command. Servers with aggregated
+    /// discovery (Kubernetes 1.26+) describe every resource in two requests. Older ones
+    /// only list their group versions here; [`Catalog::resolve_groups`] then asks about
+    /// the groups the manifests use, and no others.
+    pub async fn discover(cluster: &Cluster) -> Result<Self, ClusterError> {
+        match Discovery::new(cluster.client.clone())
+            .run_aggregated()
+            .await
+        {
+            Ok(discovery) => {
+                let api_versions = served_versions(&discovery);
+                Ok(Self {
+                    discovery: Some(discovery),
+                    api_versions,
+                })
+            }
+            Err(error) if is_transport(&error) => Err(cluster.describe(error)),
+            Err(_) => {
+                let describe = |e| cluster.describe(e);
+                let groups = cluster.client.list_api_groups().await.map_err(describe)?;
+                let core = cluster
+                    .client
+                    .list_core_api_versions()
+                    .await
+                    .map_err(describe)?;
+                let mut api_versions = core.versions;
+                for group in groups.groups {
+                    api_versions.extend(group.versions.into_iter().map(|v| v.group_version));
+                }
+                Ok(Self {
+                    discovery: None,
+                    api_versions,
+                })
+            }
+        }
+    }
+
+    /// Makes sure the resources of `groups` are known (a no-op after aggregated discovery).
+    pub async fn resolve_groups(
+        &mut self,
+        cluster: &Cluster,
+        groups: &BTreeSet<String>,
+    ) -> Result<(), ClusterError> {
+        if self.discovery.is_none() {
+            let allow: Vec<&str> = groups.iter().map(String::as_str).collect();
+            let discovery = Discovery::new(cluster.client.clone())
+                .filter(&allow)
+                .run()
+                .await
+                .map_err(|e| cluster.describe(e))?;
+            self.discovery = Some(discovery);
+        }
+        Ok(())
+    }
+
+    /// Every `group/version` served (`v1` for the core group), for `capabilities.api_versions`.
+    pub fn api_versions(&self) -> &[String] {
+        &self.api_versions
+    }
+
+    /// The resource for `apiVersion` + `kind`, or an error naming what the cluster lacks.
+    pub fn resolve(&self, api_version: &str, kind: &str) -> Result<KindInfo, ClusterError> {
+        let (group, version) = split_api_version(api_version);
+        let gvk = GroupVersionKind::gvk(group, version, kind);
+        self.discovery
+            .as_ref()
+            .and_then(|discovery| discovery.resolve_gvk(&gvk))
+            .map(|(resource, capabilities)| KindInfo {
+                resource,
+                namespaced: capabilities.scope == Scope::Namespaced,
+            })
+            .ok_or_else(|| ClusterError::UnknownKind {
+                api_version: api_version.to_string(),
+                kind: kind.to_string(),
+            })
+    }
+}
+
+fn served_versions(discovery: &Discovery) -> Vec<String> {
+    let mut versions = Vec::new();
+    for group in discovery.groups_alphabetical() {
+        for version in group.versions() {
+            versions.push(if group.name().is_empty() {
+                version.to_string()
+            } else {
+                format!("{}/{version}", group.name())
+            });
+        }
+    }
+    versions
+}
+
+/// `apps/v1` → ("apps", "v1"); `v1` → ("", "v1").
+pub fn split_api_version(api_version: &str) -> (&str, &str) {
+    api_version.rsplit_once('/').unwrap_or(("", api_version))
+}
+
+/// The group names a set of apiVersions belong to.
+pub fn groups_of<'a>(api_versions: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
+    api_versions
+        .into_iter()
+        .map(|v| split_api_version(v).0.to_string())
+        .collect()
+}
+
+/// Errors that say nothing about the server's discovery support.
+fn is_transport(error: &kube::Error) -> bool {
+    matches!(error, kube::Error::HyperError(_) | kube::Error::Service(_))
+        || matches!(error, kube::Error::Api(status) if status.code == 401 || status.code == 403)
+}

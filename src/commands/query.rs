@@ -1,0 +1,171 @@
+//! history, status, list and get.
+
+use crate::action::query::{self, HistoryView, RevisionSummary};
+use crate::action::session::Session;
+use crate::cli::{GetCommand, GlobalArgs, HistoryArgs, ListArgs, OutputFormat, StatusArgs};
+use crate::render::parse_multi_document;
+
+use super::output::{print_structured, print_table};
+use super::{Outcome, block_on, target};
+
+pub fn history(global: &GlobalArgs, args: HistoryArgs) -> anyhow::Result<Outcome> {
+    block_on(async {
+        let session = Session::open(&target(global)).await?;
+        let view = query::history(&session, &args.name).await?;
+        if !print_structured(args.output, &view.revisions)? {
+            let rows = view
+                .revisions
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.revision.to_string(),
+                        r.updated.clone(),
+                        r.status.to_string(),
+                        r.chart.clone(),
+                        r.app_version.clone(),
+                        r.description.clone(),
+                    ]
+                })
+                .collect::<Vec<_>>();
+            print_table(
+                &[
+                    "REVISION",
+                    "UPDATED",
+                    "STATUS",
+                    "CHART",
+                    "APP VERSION",
+                    "DESCRIPTION",
+                ],
+                &rows,
+            )?;
+        }
+        Ok(report_unreadable(&view))
+    })
+}
+
+pub fn list(global: &GlobalArgs, args: ListArgs) -> anyhow::Result<Outcome> {
+    block_on(async {
+        let view = query::list(&target(global), args.all_namespaces, args.all).await?;
+        if !print_structured(args.output, &view.revisions)? {
+            let rows = view.revisions.iter().map(list_row).collect::<Vec<_>>();
+            print_table(
+                &[
+                    "NAME",
+                    "NAMESPACE",
+                    "REVISION",
+                    "UPDATED",
+                    "STATUS",
+                    "CHART",
+                    "APP VERSION",
+                ],
+                &rows,
+            )?;
+        }
+        Ok(report_unreadable(&view))
+    })
+}
+
+fn list_row(r: &RevisionSummary) -> Vec<String> {
+    vec![
+        r.name.clone(),
+        r.namespace.clone(),
+        r.revision.to_string(),
+        r.updated.clone(),
+        r.status.to_string(),
+        r.chart.clone(),
+        r.app_version.clone(),
+    ]
+}
+
+/// Unreadable records are named on stderr and make the command fail, after the
+/// readable ones were shown.
+fn report_unreadable(view: &HistoryView) -> Outcome {
+    for problem in &view.unreadable {
+        eprintln!("error: {problem}");
+    }
+    if view.unreadable.is_empty() {
+        Outcome::Success
+    } else {
+        Outcome::Failure
+    }
+}
+
+pub fn status(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<Outcome> {
+    block_on(async {
+        let session = Session::open(&target(global)).await?;
+        let record = query::revision(&session, &args.name, args.revision).await?;
+        let view = query::status_view(&record);
+        if !print_structured(args.output, &view)? {
+            outln!("NAME: {}", view.summary.name);
+            outln!("NAMESPACE: {}", view.summary.namespace);
+            outln!("REVISION: {}", view.summary.revision);
+            outln!("STATUS: {}", view.summary.status);
+            outln!("FIRST DEPLOYED: {}", view.first_deployed);
+            outln!("LAST DEPLOYED: {}", view.summary.updated);
+            if let Some(deleted) = &view.deleted {
+                outln!("DELETED: {deleted}");
+            }
+            outln!("CHART: {} ({})", view.summary.chart, view.chart_digest);
+            outln!("APP VERSION: {}", view.summary.app_version);
+            outln!("DESCRIPTION: {}", view.summary.description);
+            outln!("RESOURCES:");
+            for id in &view.resources {
+                outln!("  {id}");
+            }
+            if let Some(notes) = &view.notes {
+                outln!("\nNOTES:\n{notes}");
+            }
+        }
+        Ok(Outcome::Success)
+    })
+}
+
+pub fn get(global: &GlobalArgs, command: GetCommand) -> anyhow::Result<Outcome> {
+    block_on(async {
+        let session = Session::open(&target(global)).await?;
+        match command {
+            GetCommand::Values(args) => {
+                let record = query::revision(&session, &args.get.name, args.get.revision).await?;
+                let values = if args.all {
+                    &record.merged_values
+                } else {
+                    &record.user_values
+                };
+                match args.get.output {
+                    OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(values)?),
+                    OutputFormat::Yaml | OutputFormat::Table => {
+                        if !values.is_empty() {
+                            outln!(
+                                "{}",
+                                crate::yaml::to_yaml(values).map_err(anyhow::Error::msg)?
+                            );
+                        }
+                    }
+                }
+            }
+            GetCommand::Manifest(args) => {
+                let record = query::revision(&session, &args.name, args.revision).await?;
+                match args.output {
+                    OutputFormat::Json => {
+                        let objects: Vec<_> =
+                            parse_multi_document(&record.chart.name, &record.manifest)?
+                                .into_iter()
+                                .map(|m| m.object)
+                                .collect();
+                        outln!("{}", serde_json::to_string_pretty(&objects)?);
+                    }
+                    OutputFormat::Yaml | OutputFormat::Table => out!("{}", record.manifest),
+                }
+            }
+            GetCommand::Notes(args) => {
+                let record = query::revision(&session, &args.name, args.revision).await?;
+                let notes = record.notes.unwrap_or_default();
+                match args.output {
+                    OutputFormat::Json => outln!("{}", serde_json::json!({ "notes": notes })),
+                    OutputFormat::Yaml | OutputFormat::Table => outln!("{notes}"),
+                }
+            }
+        }
+        Ok(Outcome::Success)
+    })
+}

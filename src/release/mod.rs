@@ -1,0 +1,12 @@
+//! Releases: the record of each revision, and where records are kept.
+
+pub mod codec;
+mod error;
+mod record;
+pub mod secrets;
+pub mod store;
+
+pub use error::{StoreError, UnreadableRecord};
+pub use record::{ReleaseRecord, Status, Timestamp};
+pub use secrets::SecretDecodeError;
+pub use store::{History, ListedReleases, ReleaseStore, StoredRelease, list_releases};

@@ -1,0 +1,149 @@
+//! What rchart remembers about each revision of a release.
+//!
+//! A record holds what is needed to show, compare, roll back and prune a revision: the
+//! rendered manifest, the values, the chart's metadata and digest, and the inventory of
+//! objects. It deliberately does not hold the chart's files, which is what pushes Helm's
+//! records toward the 1 MiB Secret limit.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::chart::Metadata;
+use crate::render::ResourceId;
+use crate::values::Values;
+
+/// One revision of a release.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseRecord {
+    pub name: String,
+    pub namespace: String,
+    /// 1 for the install, then one more for each upgrade or rollback.
+    pub revision: u64,
+    pub status: Status,
+    pub description: String,
+    /// When revision 1 was deployed; carried over to every later revision.
+    pub first_deployed: Timestamp,
+    /// When this revision was applied.
+    pub last_deployed: Timestamp,
+    /// When the release was uninstalled, for records kept with `--keep-history`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<Timestamp>,
+    /// `Chart.yaml` of the chart this revision was rendered from.
+    pub chart: Metadata,
+    /// sha256 of the chart's reproducible package, so two revisions can be compared
+    /// without storing the chart.
+    pub chart_digest: String,
+    /// The values the user supplied (with their nulls), for `--reuse-values`.
+    pub user_values: Values,
+    /// The values the templates saw.
+    pub merged_values: Values,
+    /// The rendered manifests, as `rchart template` prints them.
+    pub manifest: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    /// Every object this revision applied, in install order. Pruning compares inventories.
+    pub resources: Vec<ResourceId>,
+    /// Objects whose manifest asked never to be deleted (`rchart.io/resource-policy: keep`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept_resources: Vec<ResourceId>,
+    /// For a rollback, the revision it restored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_of: Option<u64>,
+}
+
+/// Where a revision stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    PendingInstall,
+    PendingUpgrade,
+    PendingRollback,
+    /// The one revision that describes what runs now.
+    Deployed,
+    /// An earlier revision that was deployed and has been replaced.
+    Superseded,
+    /// The operation that created this revision failed; the description says why.
+    Failed,
+    Uninstalling,
+    Uninstalled,
+}
+
+impl Status {
+    /// An operation started this revision and has not finished.
+    pub fn is_pending(self) -> bool {
+        matches!(
+            self,
+            Status::PendingInstall | Status::PendingUpgrade | Status::PendingRollback
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::PendingInstall => "pending-install",
+            Status::PendingUpgrade => "pending-upgrade",
+            Status::PendingRollback => "pending-rollback",
+            Status::Deployed => "deployed",
+            Status::Superseded => "superseded",
+            Status::Failed => "failed",
+            Status::Uninstalling => "uninstalling",
+            Status::Uninstalled => "uninstalled",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A UTC time, stored as RFC 3339 with seconds, as Kubernetes writes times.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Timestamp(pub String);
+
+impl Timestamp {
+    pub fn now() -> Self {
+        Self::from_system(std::time::SystemTime::now())
+    }
+
+    pub fn from_system(time: std::time::SystemTime) -> Self {
+        Self(humantime::format_rfc3339_seconds(time).to_string())
+    }
+
+    /// The time this stands for, if it is well formed.
+    pub fn to_system(&self) -> Option<std::time::SystemTime> {
+        humantime::parse_rfc3339_weak(&self.0).ok()
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_and_read_back() {
+        let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(951_782_400);
+        let stamp = Timestamp::from_system(time);
+        assert_eq!(stamp.0, "2000-02-29T00:00:00Z");
+        assert_eq!(stamp.to_system(), Some(time));
+    }
+
+    #[test]
+    fn statuses_are_kebab_case() {
+        assert_eq!(
+            serde_json::to_string(&Status::PendingUpgrade).unwrap(),
+            "\"pending-upgrade\""
+        );
+        assert_eq!(Status::PendingRollback.to_string(), "pending-rollback");
+        assert!(Status::PendingInstall.is_pending() && !Status::Failed.is_pending());
+    }
+}

@@ -1,0 +1,569 @@
+//! Releases against the test API server: the real binary, real HTTP, real state.
+
+use serde_json::{Value, json};
+
+use crate::support::{TestCluster, repo_path, stdout_of};
+
+const NS: &str = "backend-dev";
+
+fn chart() -> String {
+    repo_path("chart")
+}
+
+fn dev_values() -> String {
+    repo_path("values/dev.yaml")
+}
+
+fn install_dev(cluster: &TestCluster, name: &str) -> String {
+    cluster.run(&[
+        "install",
+        name,
+        &chart(),
+        "-f",
+        &dev_values(),
+        "-n",
+        NS,
+        "--create-namespace",
+    ])
+}
+
+fn config_maps(cluster: &TestCluster) -> Vec<String> {
+    cluster
+        .names("configmaps", NS)
+        .into_iter()
+        .filter(|name| name.contains("-config-"))
+        .collect()
+}
+
+fn record_status(cluster: &TestCluster, name: &str, revision: u64) -> String {
+    let secret = cluster
+        .get(
+            "secrets",
+            NS,
+            &format!("rchart.release.v1.{name}.v{revision}"),
+        )
+        .unwrap_or_else(|| panic!("no record for revision {revision}"));
+    secret["metadata"]["labels"]["status"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn deployment_config_map(cluster: &TestCluster, name: &str) -> String {
+    let deployment = cluster
+        .get("deployments", NS, &format!("{name}-multiroute"))
+        .expect("the Deployment exists");
+    deployment["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|v| v["configMap"]["name"].as_str())
+        .expect("the Deployment mounts a ConfigMap")
+        .to_string()
+}
+
+fn assert_stamped(object: &Value, release: &str) {
+    let metadata = &object["metadata"];
+    assert_eq!(
+        metadata["labels"]["app.kubernetes.io/managed-by"], "rchart",
+        "{metadata}"
+    );
+    assert_eq!(
+        metadata["annotations"]["rchart.io/release-name"], release,
+        "{metadata}"
+    );
+    assert_eq!(
+        metadata["annotations"]["rchart.io/release-namespace"], NS,
+        "{metadata}"
+    );
+}
+
+#[test]
+fn install_upgrade_rollback_and_history() {
+    let cluster = TestCluster::start();
+
+    // 1. Install: revision 1 deployed, every object present and stamped, NOTES printed.
+    let out = install_dev(&cluster, "web");
+    assert!(
+        out.contains("REVISION: 1") && out.contains("STATUS: deployed"),
+        "{out}"
+    );
+    assert!(out.contains("NOTES:"), "{out}");
+    assert_eq!(cluster.records(NS), ["rchart.release.v1.web.v1"]);
+    assert_eq!(record_status(&cluster, "web", 1), "deployed");
+    let first_config = config_maps(&cluster);
+    assert_eq!(first_config.len(), 1, "{first_config:?}");
+    for (resource, name) in [
+        ("configmaps", first_config[0].as_str()),
+        ("secrets", "web-multiroute-dev-db"),
+        ("services", "web-multiroute"),
+        ("deployments", "web-multiroute"),
+        ("ingresses", "web-multiroute"),
+    ] {
+        let object = cluster
+            .get(resource, NS, name)
+            .unwrap_or_else(|| panic!("{resource}/{name} is missing"));
+        assert_stamped(&object, "web");
+    }
+    assert_eq!(deployment_config_map(&cluster, "web"), first_config[0]);
+
+    // 2. Upgrade with a changed route: a new ConfigMap, the old one pruned.
+    let out = cluster.run(&[
+        "upgrade",
+        "web",
+        &chart(),
+        "-f",
+        &dev_values(),
+        "--set",
+        "routes./route1=changed",
+        "-n",
+        NS,
+    ]);
+    assert!(out.contains("REVISION: 2"), "{out}");
+    assert_eq!(record_status(&cluster, "web", 1), "superseded");
+    assert_eq!(record_status(&cluster, "web", 2), "deployed");
+    let second_config = config_maps(&cluster);
+    assert_eq!(
+        second_config.len(),
+        1,
+        "the old ConfigMap is pruned: {second_config:?}"
+    );
+    assert_ne!(second_config, first_config);
+    assert_eq!(deployment_config_map(&cluster, "web"), second_config[0]);
+    let data = &cluster.get("configmaps", NS, &second_config[0]).unwrap()["data"]["config.yml"];
+    assert!(data.as_str().unwrap().contains("changed"), "{data}");
+
+    // 3. Rollback to 1: revision 3 with revision 1's manifest; the old ConfigMap is back.
+    let out = cluster.run(&["rollback", "web", "1", "-n", NS]);
+    assert!(out.contains("revision 3"), "{out}");
+    assert_eq!(config_maps(&cluster), first_config);
+    assert_eq!(deployment_config_map(&cluster, "web"), first_config[0]);
+    assert_eq!(record_status(&cluster, "web", 2), "superseded");
+    assert_eq!(record_status(&cluster, "web", 3), "deployed");
+    let manifest =
+        |revision: &str| cluster.run(&["get", "manifest", "web", "-n", NS, "--revision", revision]);
+    assert_eq!(manifest("3"), manifest("1"));
+
+    // 4. History in table and JSON form; values of one revision.
+    let table = cluster.run(&["history", "web", "-n", NS]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 4, "{table}");
+    assert!(
+        lines[0].starts_with("REVISION") && lines[3].contains("Rollback to 1"),
+        "{table}"
+    );
+    let json: Value =
+        serde_json::from_str(&cluster.run(&["history", "web", "-n", NS, "-o", "json"])).unwrap();
+    let statuses: Vec<&str> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["superseded", "superseded", "deployed"]);
+    assert_eq!(json[2]["description"], "Rollback to 1");
+    let values = cluster.run(&["get", "values", "web", "-n", NS, "--revision", "2"]);
+    assert!(values.contains("/route1: changed"), "{values}");
+    let yaml = cluster.run(&["history", "web", "-n", NS, "-o", "yaml"]);
+    assert!(yaml.contains("status: deployed"), "{yaml}");
+}
+
+#[test]
+fn uninstall_removes_objects_and_records_unless_history_is_kept() {
+    let cluster = TestCluster::start();
+    install_dev(&cluster, "web");
+    cluster.run(&["uninstall", "web", "-n", NS, "--keep-history"]);
+    assert!(config_maps(&cluster).is_empty());
+    assert!(cluster.names("deployments", NS).is_empty());
+    assert_eq!(cluster.records(NS), ["rchart.release.v1.web.v1"]);
+    assert_eq!(record_status(&cluster, "web", 1), "uninstalled");
+    let listed = cluster.run(&["list", "-n", NS, "--all"]);
+    assert!(listed.contains("uninstalled"), "{listed}");
+    assert!(!cluster.run(&["list", "-n", NS]).contains("web"));
+
+    cluster.run(&["uninstall", "web", "-n", NS]);
+    assert!(cluster.records(NS).is_empty());
+
+    install_dev(&cluster, "api");
+    cluster.run(&["uninstall", "api", "-n", NS]);
+    assert!(cluster.records(NS).is_empty());
+    for resource in [
+        "configmaps",
+        "secrets",
+        "services",
+        "deployments",
+        "ingresses",
+    ] {
+        let left: Vec<String> = cluster
+            .names(resource, NS)
+            .into_iter()
+            .filter(|n| n.starts_with("api-"))
+            .collect();
+        assert!(left.is_empty(), "{resource}: {left:?}");
+    }
+}
+
+#[test]
+fn upgrade_install_installs_and_install_refuses_an_existing_name() {
+    let cluster = TestCluster::start();
+    let out = cluster.run(&[
+        "upgrade",
+        "--install",
+        "web",
+        &chart(),
+        "-f",
+        &dev_values(),
+        "-n",
+        NS,
+        "--create-namespace",
+    ]);
+    assert!(
+        out.contains("REVISION: 1") && out.contains("STATUS: deployed"),
+        "{out}"
+    );
+    let err = cluster.fail(&["install", "web", &chart(), "-f", &dev_values(), "-n", NS]);
+    assert!(
+        err.contains("release \"web\" already exists in namespace \"backend-dev\""),
+        "{err}"
+    );
+    let err = cluster.fail(&["upgrade", "nope", &chart(), "-n", NS]);
+    assert!(
+        err.contains("release \"nope\" not found") && err.contains("--install"),
+        "{err}"
+    );
+}
+
+#[test]
+fn dry_run_stores_nothing() {
+    let cluster = TestCluster::start();
+    cluster
+        .server
+        .create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}))
+        .unwrap();
+    let before = cluster.server.resource_version();
+    let output = cluster
+        .rchart()
+        .args([
+            "install",
+            "web",
+            &chart(),
+            "-f",
+            &dev_values(),
+            "-n",
+            NS,
+            "--dry-run",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let printed = stdout_of(&output);
+    assert!(printed.contains("kind: Deployment"), "{printed}");
+    assert!(cluster.records(NS).is_empty());
+    assert!(config_maps(&cluster).is_empty() && cluster.names("deployments", NS).is_empty());
+    assert_eq!(
+        cluster.server.resource_version(),
+        before,
+        "nothing was written"
+    );
+    let dry_runs = cluster
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PATCH" && r.query_param("dryRun").as_deref() == Some("All"))
+        .count();
+    assert_eq!(dry_runs, 5, "every object is validated by the server");
+}
+
+#[test]
+fn foreign_objects_in_the_way_stop_the_install_before_any_change() {
+    let cluster = TestCluster::start();
+    cluster
+        .server
+        .create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}))
+        .unwrap();
+    cluster
+        .server
+        .create(json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web-multiroute", "namespace": NS}, "spec": {"ports": [{"port": 80}]}}))
+        .unwrap();
+    let other_release =
+        json!({"rchart.io/release-name": "other", "rchart.io/release-namespace": NS});
+    cluster
+        .server
+        .create(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "web-multiroute-dev-db", "namespace": NS, "annotations": other_release}}))
+        .unwrap();
+    let before = cluster.server.resource_version();
+    let err = cluster.fail(&["install", "web", &chart(), "-f", &dev_values(), "-n", NS]);
+    assert!(
+        err.contains("Service backend-dev/web-multiroute (no release)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Secret backend-dev/web-multiroute-dev-db (release backend-dev/other)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("nothing was changed") && err.contains("--take-ownership"),
+        "{err}"
+    );
+    assert_eq!(cluster.server.resource_version(), before, "nothing changed");
+    assert!(cluster.records(NS).is_empty());
+
+    let out = cluster.run(&[
+        "install",
+        "web",
+        &chart(),
+        "-f",
+        &dev_values(),
+        "-n",
+        NS,
+        "--take-ownership",
+    ]);
+    assert!(out.contains("STATUS: deployed"), "{out}");
+    assert_stamped(
+        &cluster.get("services", NS, "web-multiroute").unwrap(),
+        "web",
+    );
+    assert_stamped(
+        &cluster.get("secrets", NS, "web-multiroute-dev-db").unwrap(),
+        "web",
+    );
+}
+
+#[test]
+fn a_failing_object_fails_the_revision_and_a_later_upgrade_recovers() {
+    let cluster = TestCluster::start();
+    cluster
+        .server
+        .create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}))
+        .unwrap();
+    cluster
+        .server
+        .add_fault(rchart_test_apiserver::Fault::fail_writes_to(
+            "deployments",
+            "web-multiroute",
+            500,
+            "etcdserver: request timed out",
+        ));
+    let err = cluster.fail(&["install", "web", &chart(), "-f", &dev_values(), "-n", NS]);
+    assert!(
+        err.contains("Deployment backend-dev/web-multiroute"),
+        "{err}"
+    );
+    assert!(err.contains("etcdserver: request timed out"), "{err}");
+    assert_eq!(record_status(&cluster, "web", 1), "failed");
+    let status: Value =
+        serde_json::from_str(&cluster.run(&["status", "web", "-n", NS, "-o", "json"])).unwrap();
+    assert!(
+        status["description"]
+            .as_str()
+            .unwrap()
+            .contains("web-multiroute"),
+        "{status}"
+    );
+
+    let out = cluster.run(&["upgrade", "web", &chart(), "-f", &dev_values(), "-n", NS]);
+    assert!(
+        out.contains("REVISION: 2") && out.contains("STATUS: deployed"),
+        "{out}"
+    );
+    assert!(cluster.get("deployments", NS, "web-multiroute").is_some());
+    assert_eq!(record_status(&cluster, "web", 1), "failed");
+}
+
+#[test]
+fn an_invalid_object_is_reported_with_the_servers_reason() {
+    let cluster = TestCluster::start();
+    cluster
+        .server
+        .create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}))
+        .unwrap();
+    cluster
+        .server
+        .add_fault(rchart_test_apiserver::Fault::fail_writes_to(
+            "ingresses",
+            "web-multiroute",
+            422,
+            "spec.rules[0].host: Invalid value",
+        ));
+    let err = cluster.fail(&["install", "web", &chart(), "-f", &dev_values(), "-n", NS]);
+    assert!(
+        err.contains("Ingress backend-dev/web-multiroute") && err.contains("Invalid value"),
+        "{err}"
+    );
+    assert_eq!(record_status(&cluster, "web", 1), "failed");
+}
+
+#[test]
+fn a_garbled_record_is_named_and_the_others_stay_readable() {
+    let cluster = TestCluster::start();
+    install_dev(&cluster, "web");
+    cluster.run(&[
+        "upgrade",
+        "web",
+        &chart(),
+        "-f",
+        &dev_values(),
+        "-n",
+        NS,
+        "--set",
+        "replicas=2",
+    ]);
+    let mut secret = cluster
+        .get("secrets", NS, "rchart.release.v1.web.v1")
+        .unwrap();
+    secret["data"]["release"] = json!("bm90IGd6aXA=");
+    replace_secret(&cluster, secret);
+
+    let output = cluster
+        .rchart()
+        .args(["history", "web", "-n", NS])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = crate::support::stderr_of(&output);
+    assert!(stderr.contains("rchart.release.v1.web.v1"), "{stderr}");
+    assert!(
+        stdout_of(&output).contains("Upgrade complete"),
+        "revision 2 is still shown"
+    );
+    let status = cluster.run(&["status", "web", "-n", NS, "--revision", "2"]);
+    assert!(status.contains("REVISION: 2"), "{status}");
+    let err = cluster.fail(&["status", "web", "-n", NS, "--revision", "1"]);
+    assert!(err.contains("rchart.release.v1.web.v1"), "{err}");
+}
+
+/// Overwrites a Secret through the API, as a person with kubectl would.
+fn replace_secret(cluster: &TestCluster, secret: Value) {
+    let body = serde_json::to_string(&secret).unwrap();
+    let name = secret["metadata"]["name"].as_str().unwrap();
+    let url = format!(
+        "{}/api/v1/namespaces/{NS}/secrets/{name}",
+        cluster.server.url()
+    );
+    let response = ureq::put(&url)
+        .header(
+            "Authorization",
+            &format!("Bearer {}", cluster.server.token()),
+        )
+        .header("Content-Type", "application/json")
+        .send(body.as_bytes())
+        .expect("the Secret is replaced");
+    assert_eq!(response.status(), 200);
+}
+
+#[test]
+fn an_unreachable_server_or_bad_credentials_give_one_clear_line() {
+    let cluster = TestCluster::start();
+    let unreachable = cluster
+        .server
+        .kubeconfig_with(&rchart_test_apiserver::KubeconfigOptions::default().unreachable())
+        .unwrap();
+    let output = crate::support::rchart()
+        .env("KUBECONFIG", &unreachable)
+        .args(["list"])
+        .output()
+        .unwrap();
+    let stderr = crate::support::stderr_of(&output);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr.starts_with("error: cannot reach the Kubernetes API at http://127.0.0.1:1"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+
+    let wrong = cluster
+        .server
+        .kubeconfig_with(&rchart_test_apiserver::KubeconfigOptions::default().wrong_token())
+        .unwrap();
+    let output = crate::support::rchart()
+        .env("KUBECONFIG", &wrong)
+        .args(["history", "web"])
+        .output()
+        .unwrap();
+    let stderr = crate::support::stderr_of(&output);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr.contains(&format!(
+            "the Kubernetes API at {} rejected the credentials",
+            cluster.server.url()
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn installing_the_bundled_chart_stays_within_the_request_budget() {
+    let cluster = TestCluster::start();
+    cluster
+        .server
+        .create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}))
+        .unwrap();
+    cluster.server.clear_requests();
+    cluster.run(&["install", "web", &chart(), "-f", &dev_values(), "-n", NS]);
+    let requests = cluster.server.requests();
+    let objects = 5;
+    assert!(
+        requests.len() <= objects * 2 + 8,
+        "{} requests for {objects} objects:\n{}",
+        requests.len(),
+        requests
+            .iter()
+            .map(|r| format!("{} {}?{}", r.method, r.path, r.query))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn kubectl_reads_what_rchart_wrote() {
+    let cluster = TestCluster::start();
+    install_dev(&cluster, "web");
+    let Some(mut kubectl) = cluster.kubectl() else {
+        return;
+    };
+    let output = kubectl
+        .args([
+            "get",
+            "secret",
+            "rchart.release.v1.web.v1",
+            "-n",
+            NS,
+            "-o",
+            "jsonpath={.data.release}",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::support::stderr_of(&output)
+    );
+    use base64::Engine as _;
+    let gzipped = base64::engine::general_purpose::STANDARD
+        .decode(&output.stdout)
+        .unwrap();
+    let mut json = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gzipped[..]), &mut json)
+        .unwrap();
+    let record: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(record["name"], "web");
+    assert_eq!(record["status"], "deployed");
+
+    let Some(mut kubectl) = cluster.kubectl() else {
+        return;
+    };
+    let output = kubectl
+        .args([
+            "get",
+            "deployments",
+            "-n",
+            NS,
+            "-l",
+            "app.kubernetes.io/managed-by=rchart",
+            "-o",
+            "name",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(stdout_of(&output).trim(), "deployment.apps/web-multiroute");
+}
