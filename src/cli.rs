@@ -60,6 +60,11 @@ pub enum Command {
     /// Show a revision's values, manifest or notes
     #[command(subcommand)]
     Get(GetCommand),
+    /// Show what an upgrade or rollback would change in the cluster, changing nothing
+    ///
+    /// Exit code 0: no changes; 2: changes; 1: an error
+    #[command(subcommand)]
+    Diff(DiffCommand),
 }
 
 /// Values flags. Files apply left to right, then the `--set*` flags in command-line order.
@@ -300,6 +305,64 @@ pub struct GetValuesArgs {
     pub all: bool,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum DiffCommand {
+    /// Compare the live objects with what `rchart upgrade` would apply
+    Upgrade(DiffUpgradeArgs),
+    /// Compare the live objects with what `rchart rollback` would apply
+    Rollback(DiffRollbackArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DiffUpgradeArgs {
+    /// Release name
+    pub name: String,
+    /// Chart directory or .tgz
+    pub chart: PathBuf,
+    /// Start from the previous revision's values, then apply the ones given now
+    #[arg(long, conflicts_with = "reset_values")]
+    pub reuse_values: bool,
+    /// Use only the chart's defaults and the values given now (the default)
+    #[arg(long)]
+    pub reset_values: bool,
+    /// Compare as `rchart upgrade --take-ownership` would apply
+    #[arg(long)]
+    pub take_ownership: bool,
+    #[command(flatten)]
+    pub values: ValuesArgs,
+    #[command(flatten)]
+    pub output: DiffOutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffRollbackArgs {
+    /// Release name
+    pub name: String,
+    /// Revision to restore (default: the one before the latest)
+    pub revision: Option<u64>,
+    #[command(flatten)]
+    pub output: DiffOutputArgs,
+}
+
+/// How the diff commands show their result.
+#[derive(Debug, Args)]
+pub struct DiffOutputArgs {
+    /// Show Secret values, decoded, instead of masking them
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Colour the diff: auto (on a terminal, unless NO_COLOR is set), always or never
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
 /// Output formats of read commands.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
@@ -312,12 +375,22 @@ pub enum OutputFormat {
 /// Parses the command line, recording the order values flags were given in.
 pub fn parse() -> Cli {
     use clap::{CommandFactory, FromArgMatches};
-    let matches = Cli::command().get_matches();
-    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let matches = Cli::command()
+        .try_get_matches()
+        .unwrap_or_else(|error| exit_for(error));
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| exit_for(error));
     if let Some(values) = cli.command.values_args_mut() {
         values.sources = ordered_sources(&matches);
     }
     cli
+}
+
+/// Help and version exit 0; a bad command line exits 1 like every other error. (clap's
+/// own code for usage errors is 2, which `rchart diff` reserves for "changes found".)
+fn exit_for(error: clap::Error) -> ! {
+    let code = if error.use_stderr() { 1 } else { 0 };
+    let _ = error.print();
+    std::process::exit(code)
 }
 
 impl Command {
@@ -327,6 +400,7 @@ impl Command {
             Command::Lint(args) => Some(&mut args.values),
             Command::Install(args) => Some(&mut args.deploy.values),
             Command::Upgrade(args) => Some(&mut args.deploy.values),
+            Command::Diff(DiffCommand::Upgrade(args)) => Some(&mut args.values),
             _ => None,
         }
     }

@@ -121,7 +121,11 @@ fn manifest_warnings(
         manifest.id.kind, manifest.id.name, manifest.source
     );
     let mut warnings = Vec::new();
-    if let Some(pod) = pod_spec(&manifest.object, &manifest.id.kind) {
+    let object = match manifest.object() {
+        Ok(object) => object,
+        Err(error) => return vec![format!("{what}: {error}")],
+    };
+    if let Some(pod) = pod_spec(&object, &manifest.id.kind) {
         let long_running = !matches!(manifest.id.kind.as_str(), "Job" | "CronJob");
         for (container, image) in containers(pod, &["initContainers", "containers"]) {
             if !image.contains("@sha256:") {
@@ -157,7 +161,7 @@ fn manifest_warnings(
         }
     }
     if manifest.id.kind == "Secret" {
-        warnings.extend(committed.secret_warnings(&what, &manifest.object));
+        warnings.extend(committed.secret_warnings(&what, &object));
     }
     let effective_namespace = manifest.id.namespace.as_deref().unwrap_or(namespace);
     if is_namespaced(&manifest.id.kind) && effective_namespace == "default" {

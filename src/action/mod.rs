@@ -1,6 +1,7 @@
 //! Actions: what each command does, independent of how arguments arrive.
 
 pub mod deploy;
+pub mod diff;
 pub mod install;
 pub mod lint;
 pub mod package;

@@ -76,7 +76,10 @@ pub fn plan(
                 namespace: namespace.clone(),
                 ..manifest.id.clone()
             };
-            let mut object = manifest.object.clone();
+            let mut object = manifest.object().map_err(|e| ClusterError::Resource {
+                resource: manifest.id.clone(),
+                cause: Box::new(ClusterError::Manifest(e.to_string())),
+            })?;
             stamp(&mut object, owner, namespace.as_deref());
             let keep = object
                 .pointer(&format!(

@@ -38,6 +38,8 @@ pub enum ClusterError {
         resource: ResourceId,
         cause: Box<ClusterError>,
     },
+    #[error("{0}")]
+    Manifest(String),
 }
 
 impl ClusterError {

@@ -18,6 +18,7 @@ macro_rules! out {
 }
 
 mod create;
+mod diff;
 mod lint;
 mod output;
 mod package;
@@ -36,6 +37,8 @@ pub enum Outcome {
     Success,
     /// The command ran but found problems (lint errors, `--strict` warnings).
     Failure,
+    /// `rchart diff` found differences; CI pipelines gate on this exit code.
+    Changes,
 }
 
 impl From<Outcome> for ExitCode {
@@ -43,6 +46,7 @@ impl From<Outcome> for ExitCode {
         match outcome {
             Outcome::Success => ExitCode::SUCCESS,
             Outcome::Failure => ExitCode::from(1),
+            Outcome::Changes => ExitCode::from(2),
         }
     }
 }
@@ -61,6 +65,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Status(args) => query::status(&cli.global, args),
         Command::List(args) => query::list(&cli.global, args),
         Command::Get(command) => query::get(&cli.global, command),
+        Command::Diff(command) => diff::run(&cli.global, command),
     }
 }
 

@@ -147,11 +147,10 @@ pub fn get(global: &GlobalArgs, command: GetCommand) -> anyhow::Result<Outcome> 
                 let record = query::revision(&session, &args.name, args.revision).await?;
                 match args.output {
                     OutputFormat::Json => {
-                        let objects: Vec<_> =
-                            parse_multi_document(&record.chart.name, &record.manifest)?
-                                .into_iter()
-                                .map(|m| m.object)
-                                .collect();
+                        let objects = parse_multi_document(&record.chart.name, &record.manifest)?
+                            .iter()
+                            .map(|m| m.object())
+                            .collect::<Result<Vec<_>, _>>()?;
                         outln!("{}", serde_json::to_string_pretty(&objects)?);
                     }
                     OutputFormat::Yaml | OutputFormat::Table => out!("{}", record.manifest),

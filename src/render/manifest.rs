@@ -6,6 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::RenderError;
+use super::inspect::{Field, Identity, Inspected, inspect};
 use super::order::install_rank;
 use crate::yaml;
 
@@ -16,9 +17,23 @@ pub struct Manifest {
     pub source: String,
     /// The document exactly as rendered, without surrounding blank lines.
     pub text: String,
-    /// The parsed object, read as kubectl reads it.
-    pub object: serde_json::Value,
     pub id: ResourceId,
+}
+
+impl Manifest {
+    /// The object, read as kubectl reads it. Rendering already proved the text is valid
+    /// YAML, so this fails only on what a syntax check cannot see (alias bombs).
+    pub fn object(&self) -> Result<serde_json::Value, RenderError> {
+        yaml::from_str(&self.text).map_err(|e| {
+            let problem = yaml::describe(&e);
+            RenderError::InvalidYaml {
+                template: self.source.clone(),
+                line: problem.position.map(|(line, _)| line as usize),
+                message: problem.message,
+                excerpt: String::new(),
+            }
+        })
+    }
 }
 
 /// What identifies an object in a cluster. Release inventories are lists of these.
@@ -49,22 +64,21 @@ pub fn parse_template_output(source: &str, output: &str) -> Result<Vec<Manifest>
         if is_blank(doc.text) {
             continue;
         }
-        let object: serde_json::Value = yaml::from_str(doc.text).map_err(|e| {
-            let problem = yaml::describe(&e);
-            let line = problem
-                .position
-                .map(|(line, _)| doc.first_line + line as usize - 1);
-            RenderError::InvalidYaml {
-                template: source.to_string(),
-                line,
-                message: problem.message,
-                excerpt: excerpt(output, line),
+        let identity = match inspect(doc.text) {
+            Ok(Inspected::Empty) => continue,
+            Ok(Inspected::NotAMapping) => Err("a mapping at the top level".to_string()),
+            Ok(Inspected::Object(identity)) => resource_id(identity),
+            Err(error) => {
+                let line = doc.first_line + error.line.max(1) - 1;
+                return Err(RenderError::InvalidYaml {
+                    template: source.to_string(),
+                    line: Some(line),
+                    message: error.message,
+                    excerpt: excerpt(output, Some(line)),
+                });
             }
-        })?;
-        if object.is_null() {
-            continue;
-        }
-        let id = resource_id(&object).map_err(|missing| RenderError::NotAManifest {
+        };
+        let id = identity.map_err(|missing| RenderError::NotAManifest {
             template: source.to_string(),
             line: doc.first_line,
             missing,
@@ -72,7 +86,6 @@ pub fn parse_template_output(source: &str, output: &str) -> Result<Vec<Manifest>
         manifests.push(Manifest {
             source: source.to_string(),
             text: trim_blank_lines(doc.text).to_string(),
-            object,
             id,
         });
     }
@@ -204,30 +217,26 @@ fn excerpt(output: &str, line: Option<usize>) -> String {
         .join("\n")
 }
 
-/// Reads apiVersion, kind, metadata.name and metadata.namespace, or says which is missing
-/// or not a string.
-fn resource_id(object: &serde_json::Value) -> Result<ResourceId, String> {
-    if !object.is_object() {
-        return Err("a mapping at the top level".to_string());
-    }
-    let text = |pointer: &str, field: &str| -> Result<Option<String>, String> {
-        match object.pointer(pointer) {
-            None | Some(serde_json::Value::Null) => Ok(None),
-            Some(serde_json::Value::String(s)) if s.is_empty() => Ok(None),
-            Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(format!(
-                "{field} as a string (found {}; quote it)",
-                crate::chart::metadata::json_type(other)
-            )),
+/// The identity of a document, or what is missing or not a string.
+fn resource_id(identity: Identity) -> Result<ResourceId, String> {
+    let text = |field: Option<Field>, name: &str| -> Result<Option<String>, String> {
+        match field {
+            None => Ok(None),
+            Some(Field::Text(text)) if text.is_empty() => Ok(None),
+            Some(Field::Text(text)) => Ok(Some(text)),
+            Some(Field::NotText("null")) => Ok(None),
+            Some(Field::NotText(found)) => {
+                Err(format!("{name} as a string (found {found}; quote it)"))
+            }
         }
     };
     let required =
-        |pointer: &str, field: &str| text(pointer, field)?.ok_or_else(|| field.to_string());
+        |field: Option<Field>, name: &str| text(field, name)?.ok_or_else(|| name.to_string());
     Ok(ResourceId {
-        api_version: required("/apiVersion", "apiVersion")?,
-        kind: required("/kind", "kind")?,
-        name: required("/metadata/name", "metadata.name")?,
-        namespace: text("/metadata/namespace", "metadata.namespace")?,
+        api_version: required(identity.api_version, "apiVersion")?,
+        kind: required(identity.kind, "kind")?,
+        name: required(identity.name, "metadata.name")?,
+        namespace: text(identity.namespace, "metadata.namespace")?,
     })
 }
 
@@ -296,7 +305,7 @@ mod tests {
     #[test]
     fn yaml_is_read_as_kubectl_reads_it() {
         let doc = format!("{CM}data:\n  mode: 0644\n  big: 1000000\n");
-        let object = &parse(&doc).unwrap()[0].object;
+        let object = &parse(&doc).unwrap()[0].object().unwrap();
         assert_eq!(object["data"]["mode"], 420);
         assert_eq!(object["data"]["big"], 1000000);
     }

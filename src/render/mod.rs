@@ -3,6 +3,7 @@
 mod capabilities;
 mod engine;
 mod functions;
+mod inspect;
 pub mod manifest;
 mod order;
 
@@ -93,6 +94,85 @@ fn framed(excerpt: &str) -> String {
     }
 }
 
+/// Templates per thread below which rendering stays on one thread: starting a thread
+/// costs more than rendering a handful of templates.
+const TEMPLATES_PER_THREAD: usize = 16;
+
+enum TemplateOutput {
+    Manifests(Vec<Manifest>),
+    Notes(Option<String>),
+}
+
+/// Renders and checks each template, on as many threads as the machine has cores when
+/// there are enough templates. Results come back in template order, so the first error
+/// reported is always the same one.
+fn render_each(
+    engine: &engine::Engine,
+    context: &tera::Context,
+    chart_name: &str,
+    templates: &[&crate::chart::Template],
+) -> Vec<Result<TemplateOutput, RenderError>> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = cores.min(templates.len() / TEMPLATES_PER_THREAD).max(1);
+    if threads == 1 {
+        let mut context = context.clone();
+        return templates
+            .iter()
+            .map(|t| render_one(engine, &mut context, chart_name, t))
+            .collect();
+    }
+    let mut indexed: Vec<(usize, Result<TemplateOutput, RenderError>)> =
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|worker| {
+                    scope.spawn(move || {
+                        let mut context = context.clone();
+                        templates
+                            .iter()
+                            .enumerate()
+                            .skip(worker)
+                            .step_by(threads)
+                            .map(|(index, t)| {
+                                (index, render_one(engine, &mut context, chart_name, t))
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|worker| worker.join().expect("a render thread does not panic"))
+                .collect()
+        });
+    indexed.sort_by_key(|(index, _)| *index);
+    indexed.into_iter().map(|(_, output)| output).collect()
+}
+
+fn render_one(
+    engine: &engine::Engine,
+    context: &mut tera::Context,
+    chart_name: &str,
+    template: &crate::chart::Template,
+) -> Result<TemplateOutput, RenderError> {
+    context.insert(
+        "template",
+        &serde_json::json!({
+            "name": format!("{chart_name}/{}", template.path),
+            "base_path": format!("{chart_name}/templates"),
+        }),
+    );
+    let output = engine
+        .render(&template.path, context)
+        .map_err(RenderError::Template)?;
+    if template.is_notes() {
+        let text = output.trim();
+        return Ok(TemplateOutput::Notes(
+            (!text.is_empty()).then(|| text.to_string()),
+        ));
+    }
+    manifest::parse_template_output(&template.path, &output).map(TemplateOutput::Manifests)
+}
+
 /// Renders every template of `chart` with `values` (already merged and validated).
 pub fn render(
     chart: &Chart,
@@ -118,28 +198,15 @@ pub fn render(
     context.insert("capabilities", &capabilities.template_context());
 
     let chart_name = &chart.metadata.name;
+    let emitted: Vec<&crate::chart::Template> =
+        chart.templates().filter(|t| !t.is_partial()).collect();
     let mut manifests = Vec::new();
     let mut notes = None;
-    for template in chart.templates() {
-        if template.is_partial() {
-            continue;
+    for output in render_each(&engine, &context, chart_name, &emitted) {
+        match output? {
+            TemplateOutput::Notes(text) => notes = text,
+            TemplateOutput::Manifests(list) => manifests.extend(list),
         }
-        context.insert(
-            "template",
-            &serde_json::json!({
-                "name": format!("{chart_name}/{}", template.path),
-                "base_path": format!("{chart_name}/templates"),
-            }),
-        );
-        let output = engine
-            .render(&template.path, &context)
-            .map_err(RenderError::Template)?;
-        if template.is_notes() {
-            let text = output.trim();
-            notes = (!text.is_empty()).then(|| text.to_string());
-            continue;
-        }
-        manifests.extend(manifest::parse_template_output(&template.path, &output)?);
     }
     sort_for_install(&mut manifests);
     Ok(Rendered { manifests, notes })

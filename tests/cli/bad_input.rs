@@ -225,3 +225,20 @@ fn hostile_archives_are_rejected_before_anything_is_written() {
         assert!(!out.path().join("o").exists(), "{archive}: nothing written");
     }
 }
+
+#[test]
+fn a_bad_command_line_exits_1_and_help_exits_0() {
+    let output = rchart()
+        .args(["template", "--no-such-flag"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "2 is reserved for `rchart diff` finding changes"
+    );
+    assert!(stderr_of(&output).contains("--no-such-flag"));
+    let output = rchart().arg("--help").output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("Usage: rchart"));
+}

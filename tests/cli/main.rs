@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod create;
+mod diff;
 mod lint;
 mod multiroute_chart;
 mod package;

@@ -1,0 +1,220 @@
+//! `rchart diff upgrade` and `rchart diff rollback`: what an upgrade or a rollback would
+//! change in the cluster, object by object, without changing anything.
+//!
+//! The proposed side is the server's answer to a dry-run server-side apply of the
+//! planned objects, so defaults, admission and field ownership are accounted for the
+//! way the real operation would see them. The live side is a plain GET. Both are
+//! stripped of bookkeeping noise before they are compared.
+
+mod compare;
+mod normalize;
+mod secrets;
+mod unified;
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+
+use super::render_release::{RenderedRelease, render_resolved};
+use super::session::{Session, deployed, ensure_not_pending};
+use super::upgrade::ValuesMode;
+use crate::chart::Chart;
+use crate::cluster::{Catalog, Owner};
+use crate::release::{Status, StoredRelease};
+use crate::render::{Manifest, ReleaseInfo, ResourceId, parse_multi_document};
+use crate::values::{self, ResolvedValues, ValueSource};
+
+pub use unified::RenderOptions;
+
+/// What `rchart diff upgrade` compares against the cluster.
+pub struct DiffUpgradeOptions<'a> {
+    pub name: &'a str,
+    pub chart: &'a Path,
+    pub sources: &'a [ValueSource],
+    pub values_mode: ValuesMode,
+    /// Compare as `rchart upgrade --take-ownership` would apply: objects that belong to
+    /// no release or another one are shown as adopted instead of stopping the diff.
+    pub take_ownership: bool,
+}
+
+/// What `rchart diff rollback` compares against the cluster.
+pub struct DiffRollbackOptions<'a> {
+    pub name: &'a str,
+    /// The revision to restore; `None` means the one before the latest.
+    pub revision: Option<u64>,
+}
+
+/// What the operation would do to one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Change {
+    /// Exists and would be changed.
+    Modify,
+    /// Does not exist and would be created.
+    Add,
+    /// Exists, belongs to the release, and would be deleted.
+    Prune,
+}
+
+/// One object that would change, with both sides stripped of noise. Secret values are
+/// still in clear here; [`DiffReport::render`] masks them.
+#[derive(Debug, Clone)]
+pub struct ResourceDiff {
+    pub id: ResourceId,
+    pub change: Change,
+    /// What is in the cluster now (`None` for an addition).
+    pub live: Option<Value>,
+    /// What the cluster would hold afterwards (`None` for a prune).
+    pub proposed: Option<Value>,
+}
+
+/// Every difference between the cluster and a proposed revision.
+#[derive(Debug, Clone)]
+pub struct DiffReport {
+    /// The revision number the operation would create.
+    pub revision: u64,
+    /// For a rollback, the revision whose manifest would be restored.
+    pub rollback_of: Option<u64>,
+    /// Objects that would change, in install order.
+    pub resources: Vec<ResourceDiff>,
+}
+
+impl DiffReport {
+    pub fn has_changes(&self) -> bool {
+        !self.resources.is_empty()
+    }
+
+    fn count(&self, change: Change) -> usize {
+        self.resources.iter().filter(|r| r.change == change).count()
+    }
+
+    /// `2 to change, 1 to add, 1 to prune`, or `no changes`.
+    pub fn summary(&self) -> String {
+        if !self.has_changes() {
+            return "no changes".to_string();
+        }
+        format!(
+            "{} to change, {} to add, {} to prune",
+            self.count(Change::Modify),
+            self.count(Change::Add),
+            self.count(Change::Prune)
+        )
+    }
+}
+
+/// Compares the cluster with what `rchart upgrade` would apply. Reads only.
+pub async fn diff_upgrade(
+    session: &Session,
+    options: &DiffUpgradeOptions<'_>,
+) -> anyhow::Result<DiffReport> {
+    let history = installed_history(session, options.name).await?;
+    ensure_not_pending(options.name, &history)?;
+    let latest = history.last().expect("an installed release has history");
+    let current = deployed(&history).unwrap_or(latest);
+
+    let chart = Chart::load(options.chart)?;
+    let (catalog, capabilities) = session.discover().await?;
+    let revision = latest.record.revision + 1;
+    let release = ReleaseInfo::new(options.name, session.namespace(), revision, true);
+    let values = match options.values_mode {
+        ValuesMode::Reset => values::resolve(&chart.default_values, options.sources)?,
+        ValuesMode::Reuse => {
+            let mut user = current.record.user_values.clone();
+            values::merge_values(&mut user, values::user_values(options.sources)?);
+            let merged = values::coalesce(&chart.default_values, &user);
+            ResolvedValues { user, merged }
+        }
+    };
+    let RenderedRelease { rendered, .. } = render_resolved(&chart, values, &release, &capabilities)
+        .with_context(|| format!("rendering chart \"{}\"", chart.metadata.name))?;
+
+    let proposal = Proposal {
+        release: options.name,
+        catalog: &catalog,
+        manifests: &rendered.manifests,
+        history: &history,
+        take_ownership: options.take_ownership,
+    };
+    let resources = compare::compare(session, &proposal).await?;
+    Ok(DiffReport {
+        revision,
+        rollback_of: None,
+        resources,
+    })
+}
+
+/// Compares the cluster with what `rchart rollback` would apply. Reads only.
+pub async fn diff_rollback(
+    session: &Session,
+    options: &DiffRollbackOptions<'_>,
+) -> anyhow::Result<DiffReport> {
+    let history = session.existing_history(options.name).await?;
+    let latest_revision = history
+        .last()
+        .expect("history is not empty")
+        .record
+        .revision;
+    let wanted = options
+        .revision
+        .unwrap_or(latest_revision.saturating_sub(1));
+    let Some(target) = history.iter().find(|r| r.record.revision == wanted) else {
+        let known: Vec<String> = history
+            .iter()
+            .map(|r| r.record.revision.to_string())
+            .collect();
+        bail!(
+            "release \"{}\" has no revision {wanted} to roll back to (revisions: {})",
+            options.name,
+            known.join(", ")
+        );
+    };
+    let manifests = parse_multi_document(&target.record.chart.name, &target.record.manifest)
+        .with_context(|| format!("reading the manifest of revision {wanted}"))?;
+    let catalog = Catalog::discover(&session.cluster).await?;
+
+    let proposal = Proposal {
+        release: options.name,
+        catalog: &catalog,
+        manifests: &manifests,
+        history: &history,
+        take_ownership: false,
+    };
+    let resources = compare::compare(session, &proposal).await?;
+    Ok(DiffReport {
+        revision: latest_revision + 1,
+        rollback_of: Some(wanted),
+        resources,
+    })
+}
+
+/// A revision that is not applied, only compared.
+struct Proposal<'a> {
+    release: &'a str,
+    catalog: &'a Catalog,
+    manifests: &'a [Manifest],
+    /// The release's history before the proposed revision, for the prune inventory.
+    history: &'a [StoredRelease],
+    take_ownership: bool,
+}
+
+impl Proposal<'_> {
+    fn owner<'s>(&'s self, session: &'s Session) -> Owner<'s> {
+        Owner {
+            release: self.release,
+            namespace: session.namespace(),
+        }
+    }
+}
+
+/// The history of a release that is installed now: an uninstalled one has nothing live
+/// to compare with, which `rchart upgrade` would also refuse.
+async fn installed_history(session: &Session, name: &str) -> anyhow::Result<Vec<StoredRelease>> {
+    let history = session.history(name).await?;
+    match history.last() {
+        Some(latest) if latest.record.status != Status::Uninstalled => Ok(history),
+        _ => bail!(
+            "release \"{name}\" not found in namespace \"{}\"",
+            session.namespace()
+        ),
+    }
+}

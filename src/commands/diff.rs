@@ -1,0 +1,84 @@
+//! `rchart diff upgrade` and `rchart diff rollback`: print what would change, and say
+//! through the exit code whether anything would.
+
+use std::io::IsTerminal as _;
+
+use crate::action::diff::{
+    DiffReport, DiffRollbackOptions, DiffUpgradeOptions, RenderOptions, diff_rollback, diff_upgrade,
+};
+use crate::action::session::Session;
+use crate::action::upgrade::ValuesMode;
+use crate::cli::{
+    ColorChoice, DiffCommand, DiffOutputArgs, DiffRollbackArgs, DiffUpgradeArgs, GlobalArgs,
+};
+
+use super::{Outcome, block_on, target};
+
+pub fn run(global: &GlobalArgs, command: DiffCommand) -> anyhow::Result<Outcome> {
+    match command {
+        DiffCommand::Upgrade(args) => upgrade(global, args),
+        DiffCommand::Rollback(args) => rollback(global, args),
+    }
+}
+
+fn upgrade(global: &GlobalArgs, args: DiffUpgradeArgs) -> anyhow::Result<Outcome> {
+    let report = block_on(async {
+        let session = Session::open(&target(global)).await?;
+        let options = DiffUpgradeOptions {
+            name: &args.name,
+            chart: &args.chart,
+            sources: &args.values.sources,
+            values_mode: if args.reuse_values {
+                ValuesMode::Reuse
+            } else {
+                ValuesMode::Reset
+            },
+            take_ownership: args.take_ownership,
+        };
+        diff_upgrade(&session, &options).await
+    })?;
+    print_report(&report, &args.output)
+}
+
+fn rollback(global: &GlobalArgs, args: DiffRollbackArgs) -> anyhow::Result<Outcome> {
+    let report = block_on(async {
+        let session = Session::open(&target(global)).await?;
+        diff_rollback(
+            &session,
+            &DiffRollbackOptions {
+                name: &args.name,
+                revision: args.revision,
+            },
+        )
+        .await
+    })?;
+    print_report(&report, &args.output)
+}
+
+fn print_report(report: &DiffReport, output: &DiffOutputArgs) -> anyhow::Result<Outcome> {
+    let options = RenderOptions {
+        colour: use_colour(output.color),
+        show_secrets: output.show_secrets,
+    };
+    out!("{}", report.render(options)?);
+    Ok(if report.has_changes() {
+        Outcome::Changes
+    } else {
+        Outcome::Success
+    })
+}
+
+/// `auto` colours only a terminal, and never when `NO_COLOR` is set to anything
+/// (<https://no-color.org>) or the terminal says it cannot (`TERM=dumb`). An explicit
+/// `--color always` wins over both.
+fn use_colour(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+            let dumb = std::env::var_os("TERM").is_some_and(|term| term == "dumb");
+            !no_color && !dumb && std::io::stdout().is_terminal()
+        }
+    }
+}
