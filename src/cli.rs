@@ -1,6 +1,7 @@
 //! Command-line arguments: clap types and nothing else. `commands/` turns them into work.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{ArgMatches, Args, Parser, Subcommand, ValueEnum};
 
@@ -31,6 +32,14 @@ pub struct GlobalArgs {
     /// Kubeconfig context to use (default: the current context)
     #[arg(long, global = true, value_name = "NAME")]
     pub kube_context: Option<String>,
+    /// How long a release's lock outlives an operation that stopped renewing it
+    #[arg(long, global = true, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub lock_timeout: Duration,
+}
+
+/// `90s`, `5m`, `1h30m`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|e| format!("{e} (expected e.g. 90s, 5m, 1h)"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,7 +186,23 @@ pub struct DeployArgs {
     #[arg(long)]
     pub take_ownership: bool,
     #[command(flatten)]
+    pub wait: WaitArgs,
+    #[command(flatten)]
     pub history: HistoryMaxArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Wait until every workload is ready (Deployments available, Jobs complete, PVCs bound)
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits before the operation fails
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::cluster::wait::parse_timeout)]
+    pub timeout: Duration,
+    /// On failure, roll an upgrade back to the last deployed revision, or delete what an
+    /// install created (implies --wait)
+    #[arg(long, alias = "rollback-on-failure")]
+    pub atomic: bool,
 }
 
 #[derive(Debug, Args)]
@@ -228,6 +253,12 @@ pub struct RollbackArgs {
     /// Description of the new revision (default: "Rollback to N")
     #[arg(long, value_name = "TEXT")]
     pub description: Option<String>,
+    /// Wait until every workload is ready
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits before the rollback fails
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::cluster::wait::parse_timeout)]
+    pub timeout: Duration,
     #[command(flatten)]
     pub history: HistoryMaxArgs,
 }

@@ -3,15 +3,18 @@
 //! (and its predecessor superseded) or failed.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use anyhow::Context;
 use serde_json::Value;
 
 use super::session::Session;
+use crate::cluster::wait::stderr_reporter;
 use crate::cluster::{
-    ApplyOptions, Catalog, Owner, apply_all, check_ownership, delete_owned, plan,
+    ApplyOptions, Catalog, Owner, WaitTarget, apply_all, check_ownership, delete_owned, plan,
+    wait_until_ready,
 };
-use crate::release::{ReleaseRecord, Status, StoredRelease};
+use crate::release::{ReleaseRecord, Status, StoreError, StoredRelease};
 use crate::render::{Manifest, ResourceId};
 
 /// How a deployment should behave, from the command line.
@@ -23,6 +26,8 @@ pub struct DeployOptions {
     pub dry_run: bool,
     /// Records to keep per release; older ones are deleted (never the deployed one).
     pub history_max: usize,
+    /// Wait this long for every workload to become ready; `None`: do not wait.
+    pub wait: Option<Duration>,
 }
 
 /// A revision about to be deployed.
@@ -114,6 +119,10 @@ pub async fn deploy(
     let outcome = async {
         apply_all(&session.cluster, &planned, apply_options).await?;
         delete_owned(&session.cluster, deployment.catalog, &obsolete, owner).await?;
+        if let Some(timeout) = options.wait {
+            let targets: Vec<WaitTarget> = planned.iter().map(WaitTarget::from).collect();
+            wait_until_ready(&session.cluster, &targets, timeout, &mut *stderr_reporter()).await?;
+        }
         anyhow::Ok(())
     }
     .await;
@@ -144,20 +153,33 @@ pub async fn deploy(
     }
 }
 
-/// Sets the final status (and description) of a revision.
+/// Sets the final status (and description) of a revision. A record changed since it
+/// was read is read again and the change made on the fresh copy: the release is locked,
+/// so the change that got in between is someone editing by hand, not another operation.
 pub async fn finish(
     session: &Session,
-    mut stored: StoredRelease,
+    stored: StoredRelease,
     status: Status,
     description: String,
 ) -> anyhow::Result<StoredRelease> {
-    stored.record.status = status;
-    stored.record.description = description;
-    session
-        .store
-        .update(&stored)
-        .await
-        .map_err(|e| session.explain(e))
+    const ATTEMPTS: usize = 3;
+    let mut stored = stored;
+    for attempt in 1..=ATTEMPTS {
+        stored.record.status = status;
+        stored.record.description = description.clone();
+        match session.store.update(&stored).await {
+            Ok(updated) => return Ok(updated),
+            Err(StoreError::Conflict { .. }) if attempt < ATTEMPTS => {
+                stored = session
+                    .store
+                    .load(&stored.record.name, stored.record.revision)
+                    .await
+                    .map_err(|e| session.explain(e))?;
+            }
+            Err(error) => return Err(session.explain(error)),
+        }
+    }
+    unreachable!("the last attempt returns")
 }
 
 /// Marks every earlier deployed revision superseded, so exactly one stays deployed.
@@ -172,14 +194,11 @@ pub async fn supersede_others(
             updated.push(stored.clone());
             continue;
         }
-        let mut stored = stored.clone();
-        stored.record.status = Status::Superseded;
-        let stored = session
-            .store
-            .update(&stored)
+        let revision = stored.record.revision;
+        let description = stored.record.description.clone();
+        let stored = finish(session, stored.clone(), Status::Superseded, description)
             .await
-            .map_err(|e| session.explain(e))
-            .with_context(|| format!("marking revision {} superseded", stored.record.revision))?;
+            .with_context(|| format!("marking revision {revision} superseded"))?;
         updated.push(stored);
     }
     Ok(updated)

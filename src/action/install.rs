@@ -3,8 +3,6 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{Api, PostParams};
 
 use super::deploy::{DeployOptions, Deployed, Deployment, deploy};
 use super::render_release::{RenderedRelease, render_release};
@@ -22,7 +20,6 @@ pub struct InstallOptions<'a> {
     pub name: &'a str,
     pub chart: &'a Path,
     pub sources: &'a [ValueSource],
-    pub create_namespace: bool,
     pub description: Option<&'a str>,
     pub deploy: DeployOptions,
 }
@@ -60,9 +57,6 @@ pub async fn install(session: &Session, options: &InstallOptions<'_>) -> anyhow:
             .with_context(|| format!("rendering chart \"{}\"", chart.metadata.name))?;
     let manifest = to_multi_document(&chart.metadata.name, &rendered.manifests);
 
-    if options.create_namespace && !options.deploy.dry_run {
-        create_namespace(session).await?;
-    }
     let now = Timestamp::now();
     let record = ReleaseRecord {
         name: options.name.to_string(),
@@ -128,20 +122,4 @@ pub fn check_release_name(name: &str) -> anyhow::Result<()> {
 pub fn chart_digest(chart: &Chart) -> anyhow::Result<String> {
     let digest = package::package_digest(&chart.files, &chart.metadata.name, 0)?;
     Ok(format!("sha256:{digest}"))
-}
-
-/// Creates the release's namespace; one that already exists is fine.
-async fn create_namespace(session: &Session) -> anyhow::Result<()> {
-    let api: Api<Namespace> = Api::all(session.cluster.client.clone());
-    let namespace: Namespace = serde_json::from_value(serde_json::json!({
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {"name": session.namespace()},
-    }))?;
-    match api.create(&PostParams::default(), &namespace).await {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
-        Err(e) => Err(session.cluster.describe(e))
-            .context(format!("creating namespace \"{}\"", session.namespace())),
-    }
 }

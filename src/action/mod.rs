@@ -1,5 +1,6 @@
 //! Actions: what each command does, independent of how arguments arrive.
 
+pub mod atomic;
 pub mod deploy;
 pub mod diff;
 pub mod install;

@@ -2,25 +2,32 @@
 //! namespace, and the release's history.
 
 use std::path::Path;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, PostParams};
 
 use anyhow::{Context, bail};
 
 use crate::cluster::{Catalog, Cluster, ConnectOptions, connect};
-use crate::release::{ReleaseStore, Status, StoredRelease};
+use crate::release::{ReleaseStore, Status, StoredRelease, lock};
 use crate::render::Capabilities;
 
 /// A connection to the cluster, scoped to one namespace.
 pub struct Session {
     pub cluster: Cluster,
     pub store: ReleaseStore,
+    lock_timeout: Duration,
 }
 
 /// Where to find the cluster and which namespace to act in.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Target<'a> {
     pub kubeconfig: Option<&'a Path>,
     pub context: Option<&'a str>,
     pub namespace: Option<&'a str>,
+    /// How long a release lock outlives a holder that stopped renewing it.
+    pub lock_timeout: Duration,
 }
 
 impl Session {
@@ -32,7 +39,95 @@ impl Session {
         })
         .await?;
         let store = ReleaseStore::new(cluster.client.clone(), &cluster.namespace);
-        Ok(Self { cluster, store })
+        Ok(Self {
+            cluster,
+            store,
+            lock_timeout: target.lock_timeout,
+        })
+    }
+
+    /// Runs `operation` holding the release's lock. Revisions left pending by a holder
+    /// whose lock expired are marked failed first. Ctrl-C or SIGTERM stops the operation,
+    /// marks its revision failed and releases the lock, so nothing is left stuck.
+    pub async fn locked<T>(
+        &self,
+        release: &str,
+        operation: impl AsyncFnOnce() -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let holder = lock::holder_identity(&command_summary());
+        let held = lock::acquire(
+            &self.cluster.client,
+            self.namespace(),
+            release,
+            &holder,
+            self.lock_timeout,
+        )
+        .await
+        .map_err(|e| self.lock_error(e))?;
+        let result = async {
+            if let Some(expired) = &held.took_over {
+                let why = format!(
+                    "Abandoned: the operation of {} stopped without finishing (its lock, last renewed {}, expired); marked failed by {holder}",
+                    expired.holder, expired.renewed
+                );
+                self.fail_pending(release, &why).await?;
+            }
+            tokio::select! {
+                result = operation() => result,
+                signal = interrupted() => {
+                    let why = format!("Interrupted by {signal} before it finished");
+                    self.fail_pending(release, &why).await?;
+                    bail!("interrupted by {signal}; the revision in progress was marked failed")
+                }
+            }
+        }
+        .await;
+        if let Err(error) = held.release().await {
+            eprintln!(
+                "warning: the lock of release {release} could not be released ({}); it expires by itself",
+                self.cluster.describe(error)
+            );
+        }
+        result
+    }
+
+    /// Marks every pending revision of `release` failed, with `why` as its description.
+    async fn fail_pending(&self, release: &str, why: &str) -> anyhow::Result<()> {
+        for stored in self.history(release).await? {
+            if stored.record.status.is_pending() {
+                super::deploy::finish(self, stored, Status::Failed, why.to_string()).await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn lock_error(&self, error: lock::LockError) -> anyhow::Error {
+        match error {
+            lock::LockError::Kube(kube::Error::Api(status)) if status.code == 404 => {
+                anyhow::anyhow!(
+                    "namespace \"{}\" does not exist (create it, or pass --create-namespace)",
+                    self.namespace()
+                )
+            }
+            lock::LockError::Kube(error) => self.cluster.describe(error).into(),
+            held => held.into(),
+        }
+    }
+
+    /// Creates the session's namespace; one that already exists is fine.
+    pub async fn create_namespace(&self) -> anyhow::Result<()> {
+        let api: Api<Namespace> = Api::all(self.cluster.client.clone());
+        let namespace: Namespace = serde_json::from_value(serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": self.namespace()},
+        }))?;
+        match api.create(&PostParams::default(), &namespace).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
+            Err(e) => Err(self.cluster.describe(e))
+                .context(format!("creating namespace \"{}\"", self.namespace())),
+        }
     }
 
     pub fn namespace(&self) -> &str {
@@ -128,4 +223,30 @@ pub fn deployed(history: &[StoredRelease]) -> Option<&StoredRelease> {
         .iter()
         .rev()
         .find(|r| r.record.status == Status::Deployed)
+}
+
+/// What the lock's holder identity says this process is doing: the verb and release,
+/// never the values (they may hold secrets).
+fn command_summary() -> String {
+    let words: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .take(2)
+        .collect();
+    format!("rchart {}", words.join(" "))
+}
+
+/// Resolves when the process is asked to stop, naming the signal.
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut terminate), Ok(mut interrupt)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = terminate.recv() => "SIGTERM",
+        _ = interrupt.recv() => "SIGINT",
+    }
 }

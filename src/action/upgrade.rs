@@ -32,7 +32,6 @@ pub struct UpgradeOptions<'a> {
     pub values_mode: ValuesMode,
     /// Install the release when it does not exist (or was uninstalled).
     pub install: bool,
-    pub create_namespace: bool,
     pub description: Option<&'a str>,
     pub deploy: DeployOptions,
 }
@@ -56,7 +55,6 @@ pub async fn upgrade(session: &Session, options: &UpgradeOptions<'_>) -> anyhow:
                 name: options.name,
                 chart: options.chart,
                 sources: options.sources,
-                create_namespace: options.create_namespace,
                 description: options.description,
                 deploy: options.deploy,
             },

@@ -3,6 +3,7 @@
 mod apply;
 mod catalog;
 mod connect;
+pub mod wait;
 
 use std::fmt;
 
@@ -12,6 +13,7 @@ pub use apply::{
 };
 pub use catalog::{Catalog, KindInfo, groups_of, split_api_version};
 pub use connect::{Cluster, ConnectOptions, connect};
+pub use wait::{WaitError, WaitTarget, wait_until_ready};
 
 use crate::render::ResourceId;
 

@@ -83,6 +83,7 @@ fn target(global: &GlobalArgs) -> Target<'_> {
         kubeconfig: global.kubeconfig.as_deref(),
         context: global.kube_context.as_deref(),
         namespace: global.namespace.as_deref(),
+        lock_timeout: global.lock_timeout,
     }
 }
 

@@ -1,5 +1,8 @@
 //! install, upgrade, rollback and uninstall: the commands that change a release.
 
+use anyhow::{Context, bail};
+
+use crate::action::atomic;
 use crate::action::deploy::DeployOptions;
 use crate::action::install::{InstallOptions, Outcome as DeployOutcome, install};
 use crate::action::rollback::{RollbackOptions, rollback};
@@ -16,23 +19,23 @@ fn deploy_options(args: &DeployArgs) -> DeployOptions {
         take_ownership: args.take_ownership,
         dry_run: args.dry_run,
         history_max: args.history.history_max,
+        wait: (args.wait.wait || args.wait.atomic).then_some(args.wait.timeout),
     }
 }
 
 pub fn install_command(global: &GlobalArgs, args: InstallArgs) -> anyhow::Result<Outcome> {
     block_on(async {
         let session = Session::open(&target(global)).await?;
-        let outcome = install(
-            &session,
-            &InstallOptions {
-                name: &args.name,
-                chart: &args.chart,
-                sources: &args.deploy.values.sources,
-                create_namespace: args.deploy.create_namespace,
-                description: args.deploy.description.as_deref(),
-                deploy: deploy_options(&args.deploy),
-            },
-        )
+        let options = InstallOptions {
+            name: &args.name,
+            chart: &args.chart,
+            sources: &args.deploy.values.sources,
+            description: args.deploy.description.as_deref(),
+            deploy: deploy_options(&args.deploy),
+        };
+        let outcome = changing(&session, &args.name, &args.deploy, async || {
+            install(&session, &options).await
+        })
         .await?;
         print_deploy_outcome(&outcome)?;
         Ok(Outcome::Success)
@@ -42,23 +45,22 @@ pub fn install_command(global: &GlobalArgs, args: InstallArgs) -> anyhow::Result
 pub fn upgrade_command(global: &GlobalArgs, args: UpgradeArgs) -> anyhow::Result<Outcome> {
     block_on(async {
         let session = Session::open(&target(global)).await?;
-        let outcome = upgrade(
-            &session,
-            &UpgradeOptions {
-                name: &args.name,
-                chart: &args.chart,
-                sources: &args.deploy.values.sources,
-                values_mode: if args.reuse_values {
-                    ValuesMode::Reuse
-                } else {
-                    ValuesMode::Reset
-                },
-                install: args.install,
-                create_namespace: args.deploy.create_namespace,
-                description: args.deploy.description.as_deref(),
-                deploy: deploy_options(&args.deploy),
+        let options = UpgradeOptions {
+            name: &args.name,
+            chart: &args.chart,
+            sources: &args.deploy.values.sources,
+            values_mode: if args.reuse_values {
+                ValuesMode::Reuse
+            } else {
+                ValuesMode::Reset
             },
-        )
+            install: args.install,
+            description: args.deploy.description.as_deref(),
+            deploy: deploy_options(&args.deploy),
+        };
+        let outcome = changing(&session, &args.name, &args.deploy, async || {
+            upgrade(&session, &options).await
+        })
         .await?;
         print_deploy_outcome(&outcome)?;
         Ok(Outcome::Success)
@@ -76,9 +78,16 @@ pub fn rollback_command(global: &GlobalArgs, args: RollbackArgs) -> anyhow::Resu
                 take_ownership: false,
                 dry_run: args.dry_run,
                 history_max: args.history.history_max,
+                wait: args.wait.then_some(args.timeout),
             },
         };
-        let record = rollback(&session, &options).await?;
+        let record = if args.dry_run {
+            rollback(&session, &options).await?
+        } else {
+            session
+                .locked(&args.name, async || rollback(&session, &options).await)
+                .await?
+        };
         if args.dry_run {
             eprintln!(
                 "dry run: revision {} would be restored; nothing was changed",
@@ -99,15 +108,14 @@ pub fn rollback_command(global: &GlobalArgs, args: RollbackArgs) -> anyhow::Resu
 pub fn uninstall_command(global: &GlobalArgs, args: UninstallArgs) -> anyhow::Result<Outcome> {
     block_on(async {
         let session = Session::open(&target(global)).await?;
-        let result = uninstall(
-            &session,
-            &UninstallOptions {
-                name: &args.name,
-                keep_history: args.keep_history,
-                description: args.description.as_deref(),
-            },
-        )
-        .await?;
+        let options = UninstallOptions {
+            name: &args.name,
+            keep_history: args.keep_history,
+            description: args.description.as_deref(),
+        };
+        let result = session
+            .locked(&args.name, async || uninstall(&session, &options).await)
+            .await?;
         for id in &result.kept {
             outln!("kept (resource policy \"keep\"): {id}");
         }
@@ -117,6 +125,46 @@ pub fn uninstall_command(global: &GlobalArgs, args: UninstallArgs) -> anyhow::Re
         outln!("release \"{}\" uninstalled", args.name);
         Ok(Outcome::Success)
     })
+}
+
+/// Runs an install or upgrade: creates the namespace first when asked (the lock lives in
+/// it), and holds the release's lock unless this is a dry run, which changes nothing.
+async fn changing(
+    session: &Session,
+    name: &str,
+    args: &DeployArgs,
+    operation: impl AsyncFnOnce() -> anyhow::Result<DeployOutcome>,
+) -> anyhow::Result<DeployOutcome> {
+    if args.dry_run {
+        return operation().await;
+    }
+    if args.create_namespace {
+        session.create_namespace().await?;
+    }
+    if !args.wait.atomic {
+        return session.locked(name, operation).await;
+    }
+    session
+        .locked(name, async || {
+            let before = atomic::before(session, name).await?;
+            let error = match operation().await {
+                Ok(outcome) => return Ok(outcome),
+                Err(error) => error,
+            };
+            // The cause first, then what was done about it.
+            eprintln!("{}", crate::error_report(&error));
+            let undone = atomic::undo_failed(
+                session,
+                name,
+                before,
+                args.wait.timeout,
+                args.history.history_max,
+            )
+            .await
+            .with_context(|| format!("release {name} failed, and undoing it failed too"))?;
+            bail!("release {name}: {undone}")
+        })
+        .await
 }
 
 fn print_deploy_outcome(outcome: &DeployOutcome) -> anyhow::Result<()> {

@@ -2,6 +2,7 @@
 
 pub mod codec;
 mod error;
+pub mod lock;
 mod record;
 pub mod secrets;
 pub mod store;

@@ -291,7 +291,13 @@ fn foreign_objects_in_the_way_stop_the_install_before_any_change() {
         .server
         .create(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "web-multiroute-dev-db", "namespace": NS, "annotations": other_release}}))
         .unwrap();
-    let before = cluster.server.resource_version();
+    let version_of = |resource: &str, name: &str| {
+        cluster.get(resource, NS, name).unwrap()["metadata"]["resourceVersion"].clone()
+    };
+    let before = (
+        version_of("services", "web-multiroute"),
+        version_of("secrets", "web-multiroute-dev-db"),
+    );
     let err = cluster.fail(&["install", "web", &chart(), "-f", &dev_values(), "-n", NS]);
     assert!(
         err.contains("Service backend-dev/web-multiroute (no release)"),
@@ -305,8 +311,17 @@ fn foreign_objects_in_the_way_stop_the_install_before_any_change() {
         err.contains("nothing was changed") && err.contains("--take-ownership"),
         "{err}"
     );
-    assert_eq!(cluster.server.resource_version(), before, "nothing changed");
+    let after = (
+        version_of("services", "web-multiroute"),
+        version_of("secrets", "web-multiroute-dev-db"),
+    );
+    assert_eq!(before, after, "the foreign objects are untouched");
     assert!(cluster.records(NS).is_empty());
+    assert!(config_maps(&cluster).is_empty() && cluster.names("deployments", NS).is_empty());
+    assert!(
+        cluster.names("leases", NS).is_empty(),
+        "the lock was released"
+    );
 
     let out = cluster.run(&[
         "install",

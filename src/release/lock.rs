@@ -1,0 +1,239 @@
+//! A lock per release that can never leave the release stuck: a
+//! `coordination.k8s.io/v1` Lease, renewed while its holder works and taken over by
+//! the next operation once its holder stops renewing it.
+//!
+//! Uncontended, the lock costs two requests: one create, one delete. Renewals happen
+//! every third of the lease duration, so only long operations pay for them.
+
+use std::time::{Duration, SystemTime};
+
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+use kube::api::{Api, DeleteParams, PostParams, Preconditions};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::Timestamp;
+
+/// How long a lock outlives its holder's last renewal, unless `--lock-timeout` says otherwise.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(300);
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("release {release} is locked by {holder} since {since}")]
+    Held {
+        release: String,
+        holder: String,
+        since: String,
+    },
+    #[error(transparent)]
+    Kube(#[from] kube::Error),
+}
+
+/// The Lease a release's lock lives in: one per release, in the release's namespace.
+pub fn lease_name(release: &str) -> String {
+    format!("rchart.release.{release}")
+}
+
+/// Who holds a lock: enough for a person to find the process.
+pub fn holder_identity(command: &str) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown-host".to_string());
+    format!("{host} pid {} ({command})", std::process::id())
+}
+
+/// A lock this process holds. Renewed in the background until [`HeldLock::release`].
+pub struct HeldLock {
+    api: Api<Lease>,
+    name: String,
+    stop: watch::Sender<bool>,
+    renewer: JoinHandle<Option<Lease>>,
+    /// A previous holder's lock that had expired when this one was taken.
+    pub took_over: Option<Expired>,
+}
+
+/// What is known about a lock that expired with its holder.
+#[derive(Debug, Clone)]
+pub struct Expired {
+    pub holder: String,
+    /// When it was last renewed.
+    pub renewed: String,
+}
+
+/// Takes the release's lock, or fails at once naming whoever holds it. A lock whose
+/// holder stopped renewing it for longer than its duration is taken over.
+pub async fn acquire(
+    client: &kube::Client,
+    namespace: &str,
+    release: &str,
+    holder: &str,
+    timeout: Duration,
+) -> Result<HeldLock, LockError> {
+    let api: Api<Lease> = Api::namespaced(client.clone(), namespace);
+    let name = lease_name(release);
+    let mine = new_lease(&name, holder, timeout);
+    let (lease, took_over) = match api.create(&PostParams::default(), &mine).await {
+        Ok(lease) => (lease, None),
+        Err(kube::Error::Api(status)) if status.code == 409 => {
+            take_over_if_expired(&api, release, mine).await?
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let (stop, stopped) = watch::channel(false);
+    let renewer = tokio::spawn(renew(api.clone(), lease, timeout, stopped));
+    Ok(HeldLock {
+        api,
+        name,
+        stop,
+        renewer,
+        took_over,
+    })
+}
+
+async fn take_over_if_expired(
+    api: &Api<Lease>,
+    release: &str,
+    mine: Lease,
+) -> Result<(Lease, Option<Expired>), LockError> {
+    let current = api.get(&lease_name(release)).await?;
+    let spec = current.spec.clone().unwrap_or_default();
+    let holder = spec
+        .holder_identity
+        .clone()
+        .unwrap_or_else(|| "an unknown holder".to_string());
+    let renewed = spec
+        .renew_time
+        .as_ref()
+        .or(spec.acquire_time.as_ref())
+        .map(to_system);
+    let duration = Duration::from_secs(spec.lease_duration_seconds.unwrap_or(0).max(0) as u64);
+    let expired = renewed.is_none_or(|at| at + duration < SystemTime::now());
+    if !expired {
+        let since = spec
+            .acquire_time
+            .as_ref()
+            .map(to_system)
+            .map(Timestamp::from_system);
+        return Err(LockError::Held {
+            release: release.to_string(),
+            holder,
+            since: since.map_or_else(|| "an unknown time".to_string(), |t| t.to_string()),
+        });
+    }
+    let mut replacement = mine;
+    replacement.metadata.resource_version = current.metadata.resource_version.clone();
+    if let Some(spec) = replacement.spec.as_mut() {
+        spec.lease_transitions = Some(
+            current
+                .spec
+                .as_ref()
+                .and_then(|s| s.lease_transitions)
+                .unwrap_or(0)
+                + 1,
+        );
+    }
+    // The resourceVersion precondition makes two processes taking over at once safe:
+    // one wins, the other gets a conflict and reports the winner as the holder.
+    match api
+        .replace(&lease_name(release), &PostParams::default(), &replacement)
+        .await
+    {
+        Ok(lease) => {
+            let renewed = renewed.map_or_else(
+                || "never".to_string(),
+                |t| Timestamp::from_system(t).to_string(),
+            );
+            Ok((lease, Some(Expired { holder, renewed })))
+        }
+        Err(kube::Error::Api(status)) if status.code == 409 => {
+            let winner = api.get(&lease_name(release)).await?;
+            let spec = winner.spec.unwrap_or_default();
+            Err(LockError::Held {
+                release: release.to_string(),
+                holder: spec.holder_identity.unwrap_or_default(),
+                since: spec
+                    .acquire_time
+                    .map(|t| Timestamp::from_system(to_system(&t)).to_string())
+                    .unwrap_or_default(),
+            })
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn new_lease(name: &str, holder: &str, timeout: Duration) -> Lease {
+    let now = MicroTime(jiff_now());
+    serde_json::from_value(serde_json::json!({
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": name, "labels": {"owner": "rchart"}},
+        "spec": {
+            "holderIdentity": holder,
+            "leaseDurationSeconds": timeout.as_secs().clamp(1, i32::MAX as u64),
+            "acquireTime": now,
+            "renewTime": now,
+            "leaseTransitions": 0,
+        },
+    }))
+    .expect("a Lease built from known fields")
+}
+
+/// Renews the lease every third of its duration until told to stop. Returns the last
+/// version of the lease, so releasing it can use it as a precondition.
+async fn renew(
+    api: Api<Lease>,
+    mut lease: Lease,
+    timeout: Duration,
+    mut stop: watch::Receiver<bool>,
+) -> Option<Lease> {
+    let interval = (timeout / 3).max(Duration::from_millis(200));
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return Some(lease),
+            () = tokio::time::sleep(interval) => {}
+        }
+        if let Some(spec) = lease.spec.as_mut() {
+            spec.renew_time = Some(MicroTime(jiff_now()));
+        }
+        let name = lease.metadata.name.clone().unwrap_or_default();
+        match api.replace(&name, &PostParams::default(), &lease).await {
+            Ok(renewed) => lease = renewed,
+            // Someone took the lease over (it had expired): nothing left to renew.
+            Err(_) => return None,
+        }
+    }
+}
+
+impl HeldLock {
+    /// Stops renewing and deletes the lease, if it is still ours.
+    pub async fn release(self) -> Result<(), kube::Error> {
+        let _ = self.stop.send(true);
+        let Ok(Some(lease)) = self.renewer.await else {
+            return Ok(());
+        };
+        let params = DeleteParams {
+            preconditions: Some(Preconditions {
+                resource_version: lease.metadata.resource_version,
+                uid: lease.metadata.uid,
+            }),
+            ..DeleteParams::default()
+        };
+        match self.api.delete(&self.name, &params).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 404 || status.code == 409 => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+}
+
+fn jiff_now() -> k8s_openapi::jiff::Timestamp {
+    k8s_openapi::jiff::Timestamp::now()
+}
+
+fn to_system(time: &MicroTime) -> SystemTime {
+    SystemTime::from(time.0)
+}

@@ -1,0 +1,305 @@
+//! Waiting for readiness, atomic operations, and every kind of injected failure leaving
+//! the release in a well-defined state that the next operation can move on from.
+
+use std::time::Duration;
+
+use rchart_test_apiserver::{Fault, Readiness, ReadinessRule, TestApiServer};
+use serde_json::{Value, json};
+
+use crate::support::{TestCluster, repo_path, stderr_of};
+
+const NS: &str = "backend-dev";
+
+fn args(extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        &repo_path("chart"),
+        "-f",
+        &repo_path("values/dev.yaml"),
+        "-n",
+        NS,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+fn run(cluster: &TestCluster, verb: &[&str], extra: &[&str]) -> std::process::Output {
+    cluster
+        .rchart()
+        .args(verb)
+        .args(args(extra))
+        .output()
+        .unwrap()
+}
+
+fn with_namespace(builder: rchart_test_apiserver::Builder) -> TestCluster {
+    let cluster = TestCluster::with(builder);
+    cluster
+        .server
+        .create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}))
+        .unwrap();
+    cluster
+}
+
+fn history(cluster: &TestCluster) -> Vec<Value> {
+    serde_json::from_str(&cluster.run(&["history", "web", "-n", NS, "-o", "json"])).unwrap()
+}
+
+fn statuses(cluster: &TestCluster) -> Vec<String> {
+    history(cluster)
+        .iter()
+        .map(|r| r["status"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn config_maps(cluster: &TestCluster) -> Vec<String> {
+    cluster
+        .names("configmaps", NS)
+        .into_iter()
+        .filter(|n| n.contains("-config-"))
+        .collect()
+}
+
+#[test]
+fn wait_succeeds_once_workloads_are_ready() {
+    let cluster = with_namespace(TestApiServer::builder().readiness(ReadinessRule::kind(
+        "Deployment",
+        Readiness::after(Duration::from_millis(300)),
+    )));
+    let output = run(
+        &cluster,
+        &["install", "web"],
+        &["--wait", "--timeout", "30s"],
+    );
+    let stderr = stderr_of(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("Deployment backend-dev/web-multiroute"),
+        "progress names the Deployment:\n{stderr}"
+    );
+    assert_eq!(statuses(&cluster), ["deployed"]);
+}
+
+#[test]
+fn a_wait_that_times_out_fails_the_revision_naming_what_was_not_ready() {
+    let cluster = with_namespace(
+        TestApiServer::builder().readiness(ReadinessRule::kind("Deployment", Readiness::Never)),
+    );
+    let output = run(
+        &cluster,
+        &["install", "web"],
+        &["--wait", "--timeout", "1s"],
+    );
+    let stderr = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("timed out after 1s"), "{stderr}");
+    assert!(
+        stderr.contains("Deployment backend-dev/web-multiroute"),
+        "{stderr}"
+    );
+    let revisions = history(&cluster);
+    assert_eq!(revisions[0]["status"], "failed");
+    assert!(
+        revisions[0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("Deployment backend-dev/web-multiroute"),
+        "{revisions:?}"
+    );
+}
+
+#[test]
+fn an_atomic_upgrade_that_fails_rolls_back_and_says_why_first() {
+    let cluster = with_namespace(TestApiServer::builder());
+    run(&cluster, &["install", "web"], &[]);
+    let before = config_maps(&cluster);
+    cluster.server.add_fault(
+        Fault::fail_writes_to(
+            "deployments",
+            "web-multiroute",
+            500,
+            "admission webhook timed out",
+        )
+        .times(1),
+    );
+    let output = run(
+        &cluster,
+        &["upgrade", "web"],
+        &[
+            "--set",
+            "routes./route1=broken",
+            "--atomic",
+            "--timeout",
+            "20s",
+        ],
+    );
+    let stderr = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert!(
+        lines[0].contains("admission webhook timed out"),
+        "the cause comes first:\n{stderr}"
+    );
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .contains("revision 2 failed and was rolled back to revision 1 (now revision 3)"),
+        "{stderr}"
+    );
+    assert_eq!(statuses(&cluster), ["superseded", "failed", "deployed"]);
+    assert_eq!(history(&cluster)[2]["description"], "Rollback to 1");
+    assert_eq!(
+        config_maps(&cluster),
+        before,
+        "the old configuration is live again"
+    );
+}
+
+#[test]
+fn an_atomic_install_that_fails_deletes_what_it_created() {
+    let cluster = with_namespace(TestApiServer::builder());
+    let fault = cluster.server.add_fault(
+        Fault::fail_writes_to("deployments", "web-multiroute", 500, "quota exceeded").persistent(),
+    );
+    let output = run(&cluster, &["install", "web"], &["--atomic"]);
+    let stderr = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("quota exceeded"), "{stderr}");
+    assert!(
+        stderr.contains("everything it created was deleted"),
+        "{stderr}"
+    );
+    assert!(config_maps(&cluster).is_empty());
+    assert!(
+        cluster
+            .names("services", NS)
+            .iter()
+            .all(|n| !n.starts_with("web-"))
+    );
+    assert_eq!(statuses(&cluster), ["uninstalled"]);
+
+    cluster.server.remove_fault(fault);
+    let output = run(&cluster, &["install", "web"], &[]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(statuses(&cluster), ["uninstalled", "deployed"]);
+}
+
+/// Every kind of failure the test server can inject, one after another on one release:
+/// each leaves a well-defined status and a complete, readable history, and the next
+/// operation works.
+#[test]
+fn injected_failures_leave_a_well_defined_release() {
+    let cluster = with_namespace(TestApiServer::builder());
+    run(&cluster, &["install", "web"], &[]);
+    let record = |revision: u64| format!("rchart.release.v1.web.v{revision}");
+
+    // The Nth write fails: the third of the upgrade, after taking the lock and recording
+    // the revision, is its first object's apply.
+    cluster
+        .server
+        .add_fault(Fault::fail_nth_write(3, 500, "etcd leader changed"));
+    let output = run(
+        &cluster,
+        &["upgrade", "web"],
+        &["--set", "routes./route1=a"],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr_of(&output).contains("etcd leader changed"),
+        "{}",
+        stderr_of(&output)
+    );
+
+    // A conflict on the record update that marks the revision deployed: the record is
+    // read again and the update made on the fresh copy.
+    cluster
+        .server
+        .add_fault(Fault::conflict_on_next_update("secrets", &record(3)));
+    let output = run(
+        &cluster,
+        &["upgrade", "web"],
+        &["--set", "routes./route1=b"],
+    );
+    assert!(output.status.success(), "{}", stderr_of(&output));
+
+    // Slow responses: the operation just takes longer.
+    let slow = cluster
+        .server
+        .add_fault(Fault::delay(None, Duration::from_millis(30)).persistent());
+    let output = run(
+        &cluster,
+        &["upgrade", "web"],
+        &["--set", "routes./route1=c"],
+    );
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    cluster.server.remove_fault(slow);
+
+    // A dropped connection while applying the Deployment.
+    cluster
+        .server
+        .add_fault(Fault::drop_connection("/deployments/web-multiroute"));
+    let output = run(
+        &cluster,
+        &["upgrade", "web"],
+        &["--set", "routes./route1=d"],
+    );
+    assert_eq!(output.status.code(), Some(1));
+
+    let revisions = history(&cluster);
+    let numbers: Vec<u64> = revisions
+        .iter()
+        .map(|r| r["revision"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        numbers,
+        [1, 2, 3, 4, 5],
+        "no revision lost or duplicated: {revisions:?}"
+    );
+    for revision in &revisions {
+        let status = revision["status"].as_str().unwrap();
+        assert!(
+            !status.starts_with("pending-"),
+            "nothing is left pending: {revisions:?}"
+        );
+    }
+    assert_eq!(
+        revisions
+            .iter()
+            .filter(|r| r["status"] == "deployed")
+            .count(),
+        1,
+        "{revisions:?}"
+    );
+    for failed in [2, 5] {
+        assert_eq!(revisions[failed - 1]["status"], "failed", "{revisions:?}");
+        assert!(
+            !revisions[failed - 1]["description"]
+                .as_str()
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    // And the next operation works.
+    let output = run(
+        &cluster,
+        &["upgrade", "web"],
+        &["--set", "routes./route1=e"],
+    );
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let revisions = history(&cluster);
+    assert_eq!(revisions.last().unwrap()["status"], "deployed");
+    assert_eq!(
+        revisions
+            .iter()
+            .filter(|r| r["status"] == "deployed")
+            .count(),
+        1
+    );
+}
