@@ -3,6 +3,7 @@
 mod bad_input;
 mod create;
 mod diff;
+mod large;
 mod lint;
 mod locks;
 mod multiroute_chart;
