@@ -9,13 +9,15 @@ use anyhow::Context;
 use serde_json::Value;
 
 use super::session::Session;
+use crate::chart::{Chart, package};
 use crate::cluster::wait::stderr_reporter;
 use crate::cluster::{
     ApplyOptions, Catalog, Owner, WaitTarget, apply_all, check_ownership, delete_owned, plan,
     wait_until_ready,
 };
-use crate::release::{ReleaseRecord, Status, StoreError, StoredRelease};
-use crate::render::{Manifest, ResourceId};
+use crate::release::{ReleaseRecord, Status, StoreError, StoredRelease, Timestamp};
+use crate::render::{Manifest, Rendered, ResourceId, to_multi_document};
+use crate::values::ResolvedValues;
 
 /// How a deployment should behave, from the command line.
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +30,101 @@ pub struct DeployOptions {
     pub history_max: usize,
     /// Wait this long for every workload to become ready; `None`: do not wait.
     pub wait: Option<Duration>,
+}
+
+/// A chart rendered for a new revision: what install and upgrade record and deploy.
+pub struct Rendering {
+    pub chart: Chart,
+    pub values: ResolvedValues,
+    pub rendered: Rendered,
+}
+
+/// How a new revision starts out in the record.
+pub struct NewRevision<'a> {
+    pub name: &'a str,
+    pub revision: u64,
+    /// `pending-install` or `pending-upgrade`.
+    pub status: Status,
+    pub description: String,
+    /// Carried over from the revision being replaced; now for a first install.
+    pub first_deployed: Timestamp,
+}
+
+impl Rendering {
+    /// The pending record of `revision`, holding everything but the inventory, which
+    /// [`deploy`] fills in.
+    pub fn record(
+        &self,
+        revision: NewRevision<'_>,
+        namespace: &str,
+    ) -> anyhow::Result<ReleaseRecord> {
+        let digest = package::package_digest(&self.chart.files, &self.chart.metadata.name, 0)?;
+        Ok(ReleaseRecord {
+            name: revision.name.to_string(),
+            namespace: namespace.to_string(),
+            revision: revision.revision,
+            status: revision.status,
+            description: revision.description,
+            first_deployed: revision.first_deployed,
+            last_deployed: Timestamp::now(),
+            deleted: None,
+            chart: self.chart.metadata.clone(),
+            chart_digest: format!("sha256:{digest}"),
+            user_values: self.values.user.clone(),
+            merged_values: self.values.merged.clone(),
+            manifest: self.manifest(),
+            notes: self.rendered.notes.clone(),
+            resources: Vec::new(),
+            kept_resources: Vec::new(),
+            rollback_of: None,
+        })
+    }
+
+    /// The rendered manifests, as `rchart template` prints them.
+    pub fn manifest(&self) -> String {
+        to_multi_document(&self.chart.metadata.name, &self.rendered.manifests)
+    }
+}
+
+/// What an install or upgrade did, for the command to print.
+pub struct Outcome {
+    /// The rendered manifests, as `rchart template` prints them.
+    pub manifest: String,
+    pub notes: Option<String>,
+    /// The stored revision; `None` for a dry run.
+    pub record: Option<ReleaseRecord>,
+}
+
+/// Records `rendering` as a new revision and deploys it.
+pub async fn deploy_rendering(
+    session: &Session,
+    catalog: &Catalog,
+    history: &[StoredRelease],
+    rendering: Rendering,
+    revision: NewRevision<'_>,
+    success_description: String,
+    options: DeployOptions,
+) -> anyhow::Result<Outcome> {
+    let record = rendering.record(revision, session.namespace())?;
+    let manifest = record.manifest.clone();
+    let notes = rendering.rendered.notes.clone();
+    let deployment = Deployment {
+        session,
+        catalog,
+        record,
+        manifests: rendering.rendered.manifests,
+        history,
+        success_description,
+    };
+    let record = match deploy(deployment, options).await? {
+        Deployed::Recorded(record) => Some(*record),
+        Deployed::DryRun(_) => None,
+    };
+    Ok(Outcome {
+        manifest,
+        notes,
+        record,
+    })
 }
 
 /// A revision about to be deployed.

@@ -4,12 +4,13 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 
-use super::deploy::{DeployOptions, Deployed, Deployment, deploy};
+pub use super::deploy::Outcome;
+use super::deploy::{DeployOptions, NewRevision, Rendering, deploy_rendering};
 use super::render_release::{RenderedRelease, render_release};
 use super::session::{Session, ensure_not_pending};
-use crate::chart::{Chart, package};
-use crate::release::{ReleaseRecord, Status, Timestamp};
-use crate::render::{ReleaseInfo, to_multi_document};
+use crate::chart::Chart;
+use crate::release::{Status, Timestamp};
+use crate::render::ReleaseInfo;
 use crate::values::ValueSource;
 
 /// Release names become object name prefixes and Secret names: DNS labels, short enough
@@ -22,15 +23,6 @@ pub struct InstallOptions<'a> {
     pub sources: &'a [ValueSource],
     pub description: Option<&'a str>,
     pub deploy: DeployOptions,
-}
-
-/// What an install or upgrade did, for the command to print.
-pub struct Outcome {
-    /// The rendered manifests, as `rchart template` prints them.
-    pub manifest: String,
-    pub notes: Option<String>,
-    /// The stored revision; `None` for a dry run.
-    pub record: Option<ReleaseRecord>,
 }
 
 pub async fn install(session: &Session, options: &InstallOptions<'_>) -> anyhow::Result<Outcome> {
@@ -55,51 +47,33 @@ pub async fn install(session: &Session, options: &InstallOptions<'_>) -> anyhow:
     let RenderedRelease { values, rendered } =
         render_release(&chart, options.sources, &release, &capabilities)
             .with_context(|| format!("rendering chart \"{}\"", chart.metadata.name))?;
-    let manifest = to_multi_document(&chart.metadata.name, &rendered.manifests);
-
-    let now = Timestamp::now();
-    let record = ReleaseRecord {
-        name: options.name.to_string(),
-        namespace: session.namespace().to_string(),
+    let new_revision = NewRevision {
+        name: options.name,
         revision,
         status: Status::PendingInstall,
         description: options
             .description
             .unwrap_or("Install in progress")
             .to_string(),
-        first_deployed: now.clone(),
-        last_deployed: now,
-        deleted: None,
-        chart: chart.metadata.clone(),
-        chart_digest: chart_digest(&chart)?,
-        user_values: values.user,
-        merged_values: values.merged,
-        manifest: manifest.clone(),
-        notes: rendered.notes.clone(),
-        resources: Vec::new(),
-        kept_resources: Vec::new(),
-        rollback_of: None,
+        first_deployed: Timestamp::now(),
     };
-    let deployment = Deployment {
+    deploy_rendering(
         session,
-        catalog: &catalog,
-        record,
-        manifests: rendered.manifests,
-        history: &history,
-        success_description: options
+        &catalog,
+        &history,
+        Rendering {
+            chart,
+            values,
+            rendered,
+        },
+        new_revision,
+        options
             .description
             .unwrap_or("Install complete")
             .to_string(),
-    };
-    let record = match deploy(deployment, options.deploy).await? {
-        Deployed::Recorded(record) => Some(*record),
-        Deployed::DryRun(_) => None,
-    };
-    Ok(Outcome {
-        manifest,
-        notes: rendered.notes,
-        record,
-    })
+        options.deploy,
+    )
+    .await
 }
 
 pub fn check_release_name(name: &str) -> anyhow::Result<()> {
@@ -116,10 +90,4 @@ pub fn check_release_name(name: &str) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// sha256 of the chart's reproducible package: equal charts give equal digests.
-pub fn chart_digest(chart: &Chart) -> anyhow::Result<String> {
-    let digest = package::package_digest(&chart.files, &chart.metadata.name, 0)?;
-    Ok(format!("sha256:{digest}"))
 }

@@ -1,6 +1,6 @@
 //! `rchart rollback`: a new revision that puts an earlier one's manifest and values back.
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
 use super::deploy::{DeployOptions, Deployed, Deployment, deploy, finish};
 use super::session::{Session, deployed};
@@ -23,29 +23,13 @@ pub async fn rollback(
     options: &RollbackOptions<'_>,
 ) -> anyhow::Result<ReleaseRecord> {
     let mut history = session.existing_history(options.name).await?;
+    let target = rollback_target(&history, options.name, options.revision)?.clone();
+    let wanted = target.record.revision;
     let latest_revision = history
         .last()
         .expect("history is not empty")
         .record
         .revision;
-    let wanted = options
-        .revision
-        .unwrap_or(latest_revision.saturating_sub(1));
-    let Some(target) = history
-        .iter()
-        .find(|r| r.record.revision == wanted)
-        .cloned()
-    else {
-        let known: Vec<String> = history
-            .iter()
-            .map(|r| r.record.revision.to_string())
-            .collect();
-        bail!(
-            "release \"{}\" has no revision {wanted} to roll back to (revisions: {})",
-            options.name,
-            known.join(", ")
-        );
-    };
     let revision = latest_revision + 1;
     if !options.deploy.dry_run {
         history = fail_interrupted(session, history, revision).await?;
@@ -84,6 +68,33 @@ pub async fn rollback(
         Deployed::Recorded(record) => Ok(*record),
         Deployed::DryRun(_) => Ok(target.record),
     }
+}
+
+/// The revision a rollback restores: the one asked for, or the one before the latest.
+pub fn rollback_target<'h>(
+    history: &'h [StoredRelease],
+    name: &str,
+    revision: Option<u64>,
+) -> anyhow::Result<&'h StoredRelease> {
+    let latest = history
+        .last()
+        .expect("history is not empty")
+        .record
+        .revision;
+    let wanted = revision.unwrap_or(latest.saturating_sub(1));
+    history
+        .iter()
+        .find(|r| r.record.revision == wanted)
+        .ok_or_else(|| {
+            let known: Vec<String> = history
+                .iter()
+                .map(|r| r.record.revision.to_string())
+                .collect();
+            anyhow::anyhow!(
+                "release \"{name}\" has no revision {wanted} to roll back to (revisions: {})",
+                known.join(", ")
+            )
+        })
 }
 
 /// Marks revisions an interrupted operation left pending as failed, saying which

@@ -4,13 +4,14 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 
-use super::deploy::{DeployOptions, Deployed, Deployment, deploy};
-use super::install::{InstallOptions, Outcome, chart_digest, install};
+use super::deploy::{DeployOptions, NewRevision, Outcome, Rendering, deploy_rendering};
+use super::install::{InstallOptions, install};
 use super::render_release::{RenderedRelease, render_resolved};
 use super::session::{Session, deployed, ensure_not_pending};
 use crate::chart::Chart;
-use crate::release::{ReleaseRecord, Status, Timestamp};
-use crate::render::{ReleaseInfo, to_multi_document};
+use crate::cluster::Catalog;
+use crate::release::{Status, StoredRelease, Timestamp};
+use crate::render::ReleaseInfo;
 use crate::values::{self, ResolvedValues, ValueSource};
 
 /// What happens to the values of the previous revision.
@@ -62,18 +63,70 @@ pub async fn upgrade(session: &Session, options: &UpgradeOptions<'_>) -> anyhow:
         .await;
     }
     ensure_not_pending(options.name, &history)?;
-    let latest = history.last().expect("an installed release has history");
-    let current = deployed(&history).unwrap_or(latest);
+    let prepared = prepare_upgrade(
+        session,
+        &history,
+        options.name,
+        options.chart,
+        options.sources,
+        options.values_mode,
+    )
+    .await?;
+    let new_revision = NewRevision {
+        name: options.name,
+        revision: prepared.revision,
+        status: Status::PendingUpgrade,
+        description: options
+            .description
+            .unwrap_or("Upgrade in progress")
+            .to_string(),
+        first_deployed: prepared.first_deployed,
+    };
+    deploy_rendering(
+        session,
+        &prepared.catalog,
+        &history,
+        prepared.rendering,
+        new_revision,
+        options
+            .description
+            .unwrap_or("Upgrade complete")
+            .to_string(),
+        options.deploy,
+    )
+    .await
+}
 
-    let chart = Chart::load(options.chart)?;
+/// What an upgrade would deploy: the next revision, rendered from the new chart.
+pub struct PreparedUpgrade {
+    pub catalog: Catalog,
+    pub revision: u64,
+    pub first_deployed: Timestamp,
+    pub rendering: Rendering,
+}
+
+/// Renders the next revision of an installed release (`history` must not be empty):
+/// the values per `mode`, the capabilities from the cluster. Changes nothing, so
+/// `rchart diff upgrade` shares it.
+pub async fn prepare_upgrade(
+    session: &Session,
+    history: &[StoredRelease],
+    name: &str,
+    chart_path: &Path,
+    sources: &[ValueSource],
+    mode: ValuesMode,
+) -> anyhow::Result<PreparedUpgrade> {
+    let latest = history.last().expect("an installed release has history");
+    let current = deployed(history).unwrap_or(latest);
+    let chart = Chart::load(chart_path)?;
     let (catalog, capabilities) = session.discover().await?;
     let revision = latest.record.revision + 1;
-    let release = ReleaseInfo::new(options.name, session.namespace(), revision, true);
-    let values = match options.values_mode {
-        ValuesMode::Reset => values::resolve(&chart.default_values, options.sources)?,
+    let release = ReleaseInfo::new(name, session.namespace(), revision, true);
+    let values = match mode {
+        ValuesMode::Reset => values::resolve(&chart.default_values, sources)?,
         ValuesMode::Reuse => {
             let mut user = current.record.user_values.clone();
-            values::merge_values(&mut user, values::user_values(options.sources)?);
+            values::merge_values(&mut user, values::user_values(sources)?);
             let merged = values::coalesce(&chart.default_values, &user);
             ResolvedValues { user, merged }
         }
@@ -81,48 +134,14 @@ pub async fn upgrade(session: &Session, options: &UpgradeOptions<'_>) -> anyhow:
     let RenderedRelease { values, rendered } =
         render_resolved(&chart, values, &release, &capabilities)
             .with_context(|| format!("rendering chart \"{}\"", chart.metadata.name))?;
-    let manifest = to_multi_document(&chart.metadata.name, &rendered.manifests);
-
-    let record = ReleaseRecord {
-        name: options.name.to_string(),
-        namespace: session.namespace().to_string(),
+    Ok(PreparedUpgrade {
+        catalog,
         revision,
-        status: Status::PendingUpgrade,
-        description: options
-            .description
-            .unwrap_or("Upgrade in progress")
-            .to_string(),
         first_deployed: current.record.first_deployed.clone(),
-        last_deployed: Timestamp::now(),
-        deleted: None,
-        chart: chart.metadata.clone(),
-        chart_digest: chart_digest(&chart)?,
-        user_values: values.user,
-        merged_values: values.merged,
-        manifest: manifest.clone(),
-        notes: rendered.notes.clone(),
-        resources: Vec::new(),
-        kept_resources: Vec::new(),
-        rollback_of: None,
-    };
-    let deployment = Deployment {
-        session,
-        catalog: &catalog,
-        record,
-        manifests: rendered.manifests,
-        history: &history,
-        success_description: options
-            .description
-            .unwrap_or("Upgrade complete")
-            .to_string(),
-    };
-    let record = match deploy(deployment, options.deploy).await? {
-        Deployed::Recorded(record) => Some(*record),
-        Deployed::DryRun(_) => None,
-    };
-    Ok(Outcome {
-        manifest,
-        notes: rendered.notes,
-        record,
+        rendering: Rendering {
+            chart,
+            values,
+            rendered,
+        },
     })
 }

@@ -8,8 +8,8 @@ pub mod wait;
 use std::fmt;
 
 pub use apply::{
-    ApplyOptions, Deleted, FIELD_MANAGER, Owner, Planned, apply_all, check_ownership, delete_owned,
-    plan,
+    ApplyOptions, Deleted, FIELD_MANAGER, Owner, Planned, RELEASE_NAME_ANNOTATION,
+    RELEASE_NAMESPACE_ANNOTATION, apply_all, check_ownership, delete_owned, plan,
 };
 pub use catalog::{Catalog, KindInfo, groups_of, split_api_version};
 pub use connect::{Cluster, ConnectOptions, connect};

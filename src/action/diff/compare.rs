@@ -12,16 +12,13 @@ use super::{Change, Proposal, ResourceDiff};
 use crate::action::deploy::live_inventory;
 use crate::action::session::Session;
 use crate::cluster::{
-    ApplyOptions, Cluster, ClusterError, KindInfo, Owner, Planned, apply_all, check_ownership, plan,
+    ApplyOptions, Cluster, ClusterError, KindInfo, Owner, Planned, RELEASE_NAME_ANNOTATION,
+    RELEASE_NAMESPACE_ANNOTATION, apply_all, check_ownership, plan,
 };
 use crate::render::{ResourceId, install_rank};
 
 /// GETs in flight at once, as many as apply sends.
 const CONCURRENCY: usize = 8;
-
-/// The stamps `cluster::apply` puts on every object it applies.
-const RELEASE_NAME_ANNOTATION: &str = "rchart.io/release-name";
-const RELEASE_NAMESPACE_ANNOTATION: &str = "rchart.io/release-namespace";
 
 /// Every object the proposal would change, add or prune, in install order.
 pub(super) async fn compare(
@@ -147,7 +144,7 @@ async fn fetch(
 }
 
 /// Whether an object is stamped as the owner's, which the real prune requires before it
-/// deletes anything. The keys are the ones `cluster::apply` stamps.
+/// deletes anything.
 fn is_owned_by(object: &Value, owner: Owner<'_>) -> bool {
     let stamp = |key: &str| object.pointer("/metadata/annotations")?.get(key)?.as_str();
     stamp(RELEASE_NAME_ANNOTATION) == Some(owner.release)

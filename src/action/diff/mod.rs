@@ -16,14 +16,13 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-use super::render_release::{RenderedRelease, render_resolved};
-use super::session::{Session, deployed, ensure_not_pending};
-use super::upgrade::ValuesMode;
-use crate::chart::Chart;
+use super::rollback::rollback_target;
+use super::session::{Session, ensure_not_pending};
+use super::upgrade::{ValuesMode, prepare_upgrade};
 use crate::cluster::{Catalog, Owner};
 use crate::release::{Status, StoredRelease};
-use crate::render::{Manifest, ReleaseInfo, ResourceId, parse_multi_document};
-use crate::values::{self, ResolvedValues, ValueSource};
+use crate::render::{Manifest, ResourceId, parse_multi_document};
+use crate::values::ValueSource;
 
 pub use unified::RenderOptions;
 
@@ -109,24 +108,20 @@ pub async fn diff_upgrade(
 ) -> anyhow::Result<DiffReport> {
     let history = installed_history(session, options.name).await?;
     ensure_not_pending(options.name, &history)?;
-    let latest = history.last().expect("an installed release has history");
-    let current = deployed(&history).unwrap_or(latest);
-
-    let chart = Chart::load(options.chart)?;
-    let (catalog, capabilities) = session.discover().await?;
-    let revision = latest.record.revision + 1;
-    let release = ReleaseInfo::new(options.name, session.namespace(), revision, true);
-    let values = match options.values_mode {
-        ValuesMode::Reset => values::resolve(&chart.default_values, options.sources)?,
-        ValuesMode::Reuse => {
-            let mut user = current.record.user_values.clone();
-            values::merge_values(&mut user, values::user_values(options.sources)?);
-            let merged = values::coalesce(&chart.default_values, &user);
-            ResolvedValues { user, merged }
-        }
-    };
-    let RenderedRelease { rendered, .. } = render_resolved(&chart, values, &release, &capabilities)
-        .with_context(|| format!("rendering chart \"{}\"", chart.metadata.name))?;
+    let prepared = prepare_upgrade(
+        session,
+        &history,
+        options.name,
+        options.chart,
+        options.sources,
+        options.values_mode,
+    )
+    .await?;
+    let (catalog, revision, rendered) = (
+        prepared.catalog,
+        prepared.revision,
+        prepared.rendering.rendered,
+    );
 
     let proposal = Proposal {
         release: options.name,
@@ -154,20 +149,8 @@ pub async fn diff_rollback(
         .expect("history is not empty")
         .record
         .revision;
-    let wanted = options
-        .revision
-        .unwrap_or(latest_revision.saturating_sub(1));
-    let Some(target) = history.iter().find(|r| r.record.revision == wanted) else {
-        let known: Vec<String> = history
-            .iter()
-            .map(|r| r.record.revision.to_string())
-            .collect();
-        bail!(
-            "release \"{}\" has no revision {wanted} to roll back to (revisions: {})",
-            options.name,
-            known.join(", ")
-        );
-    };
+    let target = rollback_target(&history, options.name, options.revision)?;
+    let wanted = target.record.revision;
     let manifests = parse_multi_document(&target.record.chart.name, &target.record.manifest)
         .with_context(|| format!("reading the manifest of revision {wanted}"))?;
     let catalog = Catalog::discover(&session.cluster).await?;
