@@ -3,34 +3,13 @@
 
 use std::process::Output;
 
-use crate::support::{TestCluster, repo_path, stderr_of, stdout_of};
+use crate::support::{DEV_NS, TestCluster, bundled_chart, dev_values, stderr_of, stdout_of};
 
-const NS: &str = "backend-dev";
-
-fn chart() -> String {
-    repo_path("chart")
-}
-
-fn dev_values() -> String {
-    repo_path("values/dev.yaml")
-}
-
-fn install_dev(cluster: &TestCluster, name: &str) {
-    cluster.run(&[
-        "install",
-        name,
-        &chart(),
-        "-f",
-        &dev_values(),
-        "-n",
-        NS,
-        "--create-namespace",
-    ]);
-}
+const NS: &str = DEV_NS;
 
 /// `rchart diff upgrade NAME <bundled chart> -f values/dev.yaml -n backend-dev EXTRA…`
 fn diff_upgrade(cluster: &TestCluster, name: &str, extra: &[&str]) -> Output {
-    let (chart, values) = (chart(), dev_values());
+    let (chart, values) = (bundled_chart(), dev_values());
     let mut args = vec![
         "diff",
         "upgrade",
@@ -65,14 +44,6 @@ fn expect(output: &Output, code: i32) -> String {
         stderr_of(output)
     );
     stdout_of(output)
-}
-
-fn config_maps(cluster: &TestCluster) -> Vec<String> {
-    cluster
-        .names("configmaps", NS)
-        .into_iter()
-        .filter(|name| name.contains("-config-"))
-        .collect()
 }
 
 /// The name in a header line such as `+++ ConfigMap backend-dev/NAME (revision 2)`.
@@ -154,7 +125,7 @@ fn assert_read_only(cluster: &TestCluster, check: impl FnOnce()) {
 #[test]
 fn upgrade_with_the_same_values_has_no_changes() {
     let cluster = TestCluster::start();
-    install_dev(&cluster, "web");
+    cluster.install_dev("web");
     assert_read_only(&cluster, || {
         let out = expect(&diff_upgrade(&cluster, "web", &[]), 0);
         assert_eq!(out, "no changes\n");
@@ -164,8 +135,8 @@ fn upgrade_with_the_same_values_has_no_changes() {
 #[test]
 fn a_changed_route_adds_a_config_map_prunes_the_old_one_and_changes_the_deployment() {
     let cluster = TestCluster::start();
-    install_dev(&cluster, "web");
-    let old_config = config_maps(&cluster).remove(0);
+    cluster.install_dev("web");
+    let old_config = cluster.config_maps(NS).remove(0);
 
     let mut out = String::new();
     assert_read_only(&cluster, || {
@@ -238,7 +209,7 @@ fn a_changed_route_adds_a_config_map_prunes_the_old_one_and_changes_the_deployme
     cluster.run(&[
         "upgrade",
         "web",
-        &chart(),
+        &bundled_chart(),
         "-f",
         &dev_values(),
         "--set",
@@ -246,7 +217,7 @@ fn a_changed_route_adds_a_config_map_prunes_the_old_one_and_changes_the_deployme
         "-n",
         NS,
     ]);
-    assert_eq!(config_maps(&cluster), [new_config]);
+    assert_eq!(cluster.config_maps(NS), [new_config]);
     let out = expect(
         &diff_upgrade(&cluster, "web", &["--set", "routes./route1=changed"]),
         0,
@@ -257,7 +228,7 @@ fn a_changed_route_adds_a_config_map_prunes_the_old_one_and_changes_the_deployme
 #[test]
 fn secret_values_are_masked_unless_shown_on_request() {
     let cluster = TestCluster::start();
-    install_dev(&cluster, "web");
+    cluster.install_dev("web");
     let args = ["--set", "db.password=s3cr3t-n3w"];
 
     let masked = expect(&diff_upgrade(&cluster, "web", &args), 2);
@@ -292,12 +263,12 @@ fn secret_values_are_masked_unless_shown_on_request() {
 #[test]
 fn rollback_diff_shows_the_reverse_change_and_none_for_the_deployed_revision() {
     let cluster = TestCluster::start();
-    install_dev(&cluster, "web");
-    let first_config = config_maps(&cluster).remove(0);
+    cluster.install_dev("web");
+    let first_config = cluster.config_maps(NS).remove(0);
     cluster.run(&[
         "upgrade",
         "web",
-        &chart(),
+        &bundled_chart(),
         "-f",
         &dev_values(),
         "--set",
@@ -305,7 +276,7 @@ fn rollback_diff_shows_the_reverse_change_and_none_for_the_deployed_revision() {
         "-n",
         NS,
     ]);
-    let second_config = config_maps(&cluster).remove(0);
+    let second_config = cluster.config_maps(NS).remove(0);
 
     let mut out = String::new();
     assert_read_only(&cluster, || {
@@ -398,11 +369,11 @@ fn kept_objects_are_not_listed_for_pruning() {
 #[test]
 fn reuse_values_starts_from_the_deployed_revisions_values() {
     let cluster = TestCluster::start();
-    install_dev(&cluster, "web");
+    cluster.install_dev("web");
     let without_values = |extra: &[&str]| {
         let output = cluster
             .rchart()
-            .args(["diff", "upgrade", "web", &chart(), "-n", NS])
+            .args(["diff", "upgrade", "web", &bundled_chart(), "-n", NS])
             .args(extra)
             .output()
             .unwrap();
@@ -418,7 +389,7 @@ fn reuse_values_starts_from_the_deployed_revisions_values() {
 #[test]
 fn objects_of_someone_else_stop_the_diff_unless_ownership_is_taken() {
     let cluster = TestCluster::start();
-    install_dev(&cluster, "web");
+    cluster.install_dev("web");
     // Two replicas add a PodDisruptionBudget; one with its name already exists.
     cluster
         .server
@@ -465,7 +436,7 @@ fn objects_of_someone_else_stop_the_diff_unless_ownership_is_taken() {
 #[test]
 fn colour_can_be_forced_over_no_color_and_turned_off() {
     let cluster = TestCluster::start();
-    install_dev(&cluster, "web");
+    cluster.install_dev("web");
     let change = ["--set", "routes./route1=changed"];
 
     // The test environment sets NO_COLOR; an explicit choice wins over it.
@@ -507,7 +478,7 @@ fn colour_can_be_forced_over_no_color_and_turned_off() {
             "diff",
             "upgrade",
             "web",
-            &chart(),
+            &bundled_chart(),
             "-f",
             &dev_values(),
             "-n",
@@ -525,7 +496,7 @@ fn colour_can_be_forced_over_no_color_and_turned_off() {
 #[test]
 fn errors_exit_1_with_the_messages_other_commands_give() {
     let cluster = TestCluster::start();
-    install_dev(&cluster, "web");
+    cluster.install_dev("web");
 
     let output = diff_upgrade(&cluster, "nope", &[]);
     expect(&output, 1);

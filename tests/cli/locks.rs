@@ -7,17 +7,17 @@ use std::time::{Duration, Instant};
 use rchart_test_apiserver::Fault;
 use serde_json::Value;
 
-use crate::support::{TestCluster, repo_path, stderr_of};
+use crate::support::{DEV_NS, TestCluster, bundled_chart, dev_values, stderr_of};
 
-const NS: &str = "backend-dev";
+const NS: &str = DEV_NS;
 
 fn upgrade_args(route: &str) -> Vec<String> {
     [
         "upgrade",
         "web",
-        &repo_path("chart"),
+        &bundled_chart(),
         "-f",
-        &repo_path("values/dev.yaml"),
+        &dev_values(),
         "-n",
         NS,
         "--set",
@@ -29,16 +29,7 @@ fn upgrade_args(route: &str) -> Vec<String> {
 }
 
 fn install(cluster: &TestCluster) {
-    cluster.run(&[
-        "install",
-        "web",
-        &repo_path("chart"),
-        "-f",
-        &repo_path("values/dev.yaml"),
-        "-n",
-        NS,
-        "--create-namespace",
-    ]);
+    cluster.install_dev("web");
 }
 
 fn spawn(cluster: &TestCluster, args: &[String]) -> Child {
@@ -52,8 +43,7 @@ fn spawn(cluster: &TestCluster, args: &[String]) -> Child {
 }
 
 fn history(cluster: &TestCluster) -> Vec<Value> {
-    let json = cluster.run(&["history", "web", "-n", NS, "-o", "json"]);
-    serde_json::from_str::<Vec<Value>>(&json).unwrap()
+    cluster.history("web", NS)
 }
 
 /// Waits until revision `revision` is recorded as pending.

@@ -2,38 +2,9 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{TestCluster, repo_path, stdout_of};
+use crate::support::{DEV_NS, TestCluster, bundled_chart, dev_values, stdout_of};
 
-const NS: &str = "backend-dev";
-
-fn chart() -> String {
-    repo_path("chart")
-}
-
-fn dev_values() -> String {
-    repo_path("values/dev.yaml")
-}
-
-fn install_dev(cluster: &TestCluster, name: &str) -> String {
-    cluster.run(&[
-        "install",
-        name,
-        &chart(),
-        "-f",
-        &dev_values(),
-        "-n",
-        NS,
-        "--create-namespace",
-    ])
-}
-
-fn config_maps(cluster: &TestCluster) -> Vec<String> {
-    cluster
-        .names("configmaps", NS)
-        .into_iter()
-        .filter(|name| name.contains("-config-"))
-        .collect()
-}
+const NS: &str = DEV_NS;
 
 fn record_status(cluster: &TestCluster, name: &str, revision: u64) -> String {
     let secret = cluster
@@ -83,7 +54,7 @@ fn install_upgrade_rollback_and_history() {
     let cluster = TestCluster::start();
 
     // 1. Install: revision 1 deployed, every object present and stamped, NOTES printed.
-    let out = install_dev(&cluster, "web");
+    let out = cluster.install_dev("web");
     assert!(
         out.contains("REVISION: 1") && out.contains("STATUS: deployed"),
         "{out}"
@@ -91,7 +62,7 @@ fn install_upgrade_rollback_and_history() {
     assert!(out.contains("NOTES:"), "{out}");
     assert_eq!(cluster.records(NS), ["rchart.release.v1.web.v1"]);
     assert_eq!(record_status(&cluster, "web", 1), "deployed");
-    let first_config = config_maps(&cluster);
+    let first_config = cluster.config_maps(NS);
     assert_eq!(first_config.len(), 1, "{first_config:?}");
     for (resource, name) in [
         ("configmaps", first_config[0].as_str()),
@@ -111,7 +82,7 @@ fn install_upgrade_rollback_and_history() {
     let out = cluster.run(&[
         "upgrade",
         "web",
-        &chart(),
+        &bundled_chart(),
         "-f",
         &dev_values(),
         "--set",
@@ -122,7 +93,7 @@ fn install_upgrade_rollback_and_history() {
     assert!(out.contains("REVISION: 2"), "{out}");
     assert_eq!(record_status(&cluster, "web", 1), "superseded");
     assert_eq!(record_status(&cluster, "web", 2), "deployed");
-    let second_config = config_maps(&cluster);
+    let second_config = cluster.config_maps(NS);
     assert_eq!(
         second_config.len(),
         1,
@@ -136,7 +107,7 @@ fn install_upgrade_rollback_and_history() {
     // 3. Rollback to 1: revision 3 with revision 1's manifest; the old ConfigMap is back.
     let out = cluster.run(&["rollback", "web", "1", "-n", NS]);
     assert!(out.contains("revision 3"), "{out}");
-    assert_eq!(config_maps(&cluster), first_config);
+    assert_eq!(cluster.config_maps(NS), first_config);
     assert_eq!(deployment_config_map(&cluster, "web"), first_config[0]);
     assert_eq!(record_status(&cluster, "web", 2), "superseded");
     assert_eq!(record_status(&cluster, "web", 3), "deployed");
@@ -171,9 +142,9 @@ fn install_upgrade_rollback_and_history() {
 #[test]
 fn uninstall_removes_objects_and_records_unless_history_is_kept() {
     let cluster = TestCluster::start();
-    install_dev(&cluster, "web");
+    cluster.install_dev("web");
     cluster.run(&["uninstall", "web", "-n", NS, "--keep-history"]);
-    assert!(config_maps(&cluster).is_empty());
+    assert!(cluster.config_maps(NS).is_empty());
     assert!(cluster.names("deployments", NS).is_empty());
     assert_eq!(cluster.records(NS), ["rchart.release.v1.web.v1"]);
     assert_eq!(record_status(&cluster, "web", 1), "uninstalled");
@@ -184,7 +155,7 @@ fn uninstall_removes_objects_and_records_unless_history_is_kept() {
     cluster.run(&["uninstall", "web", "-n", NS]);
     assert!(cluster.records(NS).is_empty());
 
-    install_dev(&cluster, "api");
+    cluster.install_dev("api");
     cluster.run(&["uninstall", "api", "-n", NS]);
     assert!(cluster.records(NS).is_empty());
     for resource in [
@@ -210,7 +181,7 @@ fn upgrade_install_installs_and_install_refuses_an_existing_name() {
         "upgrade",
         "--install",
         "web",
-        &chart(),
+        &bundled_chart(),
         "-f",
         &dev_values(),
         "-n",
@@ -221,12 +192,20 @@ fn upgrade_install_installs_and_install_refuses_an_existing_name() {
         out.contains("REVISION: 1") && out.contains("STATUS: deployed"),
         "{out}"
     );
-    let err = cluster.fail(&["install", "web", &chart(), "-f", &dev_values(), "-n", NS]);
+    let err = cluster.fail(&[
+        "install",
+        "web",
+        &bundled_chart(),
+        "-f",
+        &dev_values(),
+        "-n",
+        NS,
+    ]);
     assert!(
         err.contains("release \"web\" already exists in namespace \"backend-dev\""),
         "{err}"
     );
-    let err = cluster.fail(&["upgrade", "nope", &chart(), "-n", NS]);
+    let err = cluster.fail(&["upgrade", "nope", &bundled_chart(), "-n", NS]);
     assert!(
         err.contains("release \"nope\" not found") && err.contains("--install"),
         "{err}"
@@ -236,17 +215,14 @@ fn upgrade_install_installs_and_install_refuses_an_existing_name() {
 #[test]
 fn dry_run_stores_nothing() {
     let cluster = TestCluster::start();
-    cluster
-        .server
-        .create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}))
-        .unwrap();
+    cluster.create_namespace(NS);
     let before = cluster.server.resource_version();
     let output = cluster
         .rchart()
         .args([
             "install",
             "web",
-            &chart(),
+            &bundled_chart(),
             "-f",
             &dev_values(),
             "-n",
@@ -259,7 +235,7 @@ fn dry_run_stores_nothing() {
     let printed = stdout_of(&output);
     assert!(printed.contains("kind: Deployment"), "{printed}");
     assert!(cluster.records(NS).is_empty());
-    assert!(config_maps(&cluster).is_empty() && cluster.names("deployments", NS).is_empty());
+    assert!(cluster.config_maps(NS).is_empty() && cluster.names("deployments", NS).is_empty());
     assert_eq!(
         cluster.server.resource_version(),
         before,
@@ -277,10 +253,7 @@ fn dry_run_stores_nothing() {
 #[test]
 fn foreign_objects_in_the_way_stop_the_install_before_any_change() {
     let cluster = TestCluster::start();
-    cluster
-        .server
-        .create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}))
-        .unwrap();
+    cluster.create_namespace(NS);
     cluster
         .server
         .create(json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web-multiroute", "namespace": NS}, "spec": {"ports": [{"port": 80}]}}))
@@ -298,7 +271,15 @@ fn foreign_objects_in_the_way_stop_the_install_before_any_change() {
         version_of("services", "web-multiroute"),
         version_of("secrets", "web-multiroute-dev-db"),
     );
-    let err = cluster.fail(&["install", "web", &chart(), "-f", &dev_values(), "-n", NS]);
+    let err = cluster.fail(&[
+        "install",
+        "web",
+        &bundled_chart(),
+        "-f",
+        &dev_values(),
+        "-n",
+        NS,
+    ]);
     assert!(
         err.contains("Service backend-dev/web-multiroute (no release)"),
         "{err}"
@@ -317,7 +298,7 @@ fn foreign_objects_in_the_way_stop_the_install_before_any_change() {
     );
     assert_eq!(before, after, "the foreign objects are untouched");
     assert!(cluster.records(NS).is_empty());
-    assert!(config_maps(&cluster).is_empty() && cluster.names("deployments", NS).is_empty());
+    assert!(cluster.config_maps(NS).is_empty() && cluster.names("deployments", NS).is_empty());
     assert!(
         cluster.names("leases", NS).is_empty(),
         "the lock was released"
@@ -326,7 +307,7 @@ fn foreign_objects_in_the_way_stop_the_install_before_any_change() {
     let out = cluster.run(&[
         "install",
         "web",
-        &chart(),
+        &bundled_chart(),
         "-f",
         &dev_values(),
         "-n",
@@ -347,10 +328,7 @@ fn foreign_objects_in_the_way_stop_the_install_before_any_change() {
 #[test]
 fn a_failing_object_fails_the_revision_and_a_later_upgrade_recovers() {
     let cluster = TestCluster::start();
-    cluster
-        .server
-        .create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}))
-        .unwrap();
+    cluster.create_namespace(NS);
     cluster
         .server
         .add_fault(rchart_test_apiserver::Fault::fail_writes_to(
@@ -359,7 +337,15 @@ fn a_failing_object_fails_the_revision_and_a_later_upgrade_recovers() {
             500,
             "etcdserver: request timed out",
         ));
-    let err = cluster.fail(&["install", "web", &chart(), "-f", &dev_values(), "-n", NS]);
+    let err = cluster.fail(&[
+        "install",
+        "web",
+        &bundled_chart(),
+        "-f",
+        &dev_values(),
+        "-n",
+        NS,
+    ]);
     assert!(
         err.contains("Deployment backend-dev/web-multiroute"),
         "{err}"
@@ -376,7 +362,15 @@ fn a_failing_object_fails_the_revision_and_a_later_upgrade_recovers() {
         "{status}"
     );
 
-    let out = cluster.run(&["upgrade", "web", &chart(), "-f", &dev_values(), "-n", NS]);
+    let out = cluster.run(&[
+        "upgrade",
+        "web",
+        &bundled_chart(),
+        "-f",
+        &dev_values(),
+        "-n",
+        NS,
+    ]);
     assert!(
         out.contains("REVISION: 2") && out.contains("STATUS: deployed"),
         "{out}"
@@ -388,10 +382,7 @@ fn a_failing_object_fails_the_revision_and_a_later_upgrade_recovers() {
 #[test]
 fn an_invalid_object_is_reported_with_the_servers_reason() {
     let cluster = TestCluster::start();
-    cluster
-        .server
-        .create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}))
-        .unwrap();
+    cluster.create_namespace(NS);
     cluster
         .server
         .add_fault(rchart_test_apiserver::Fault::fail_writes_to(
@@ -400,7 +391,15 @@ fn an_invalid_object_is_reported_with_the_servers_reason() {
             422,
             "spec.rules[0].host: Invalid value",
         ));
-    let err = cluster.fail(&["install", "web", &chart(), "-f", &dev_values(), "-n", NS]);
+    let err = cluster.fail(&[
+        "install",
+        "web",
+        &bundled_chart(),
+        "-f",
+        &dev_values(),
+        "-n",
+        NS,
+    ]);
     assert!(
         err.contains("Ingress backend-dev/web-multiroute") && err.contains("Invalid value"),
         "{err}"
@@ -411,11 +410,11 @@ fn an_invalid_object_is_reported_with_the_servers_reason() {
 #[test]
 fn a_garbled_record_is_named_and_the_others_stay_readable() {
     let cluster = TestCluster::start();
-    install_dev(&cluster, "web");
+    cluster.install_dev("web");
     cluster.run(&[
         "upgrade",
         "web",
-        &chart(),
+        &bundled_chart(),
         "-f",
         &dev_values(),
         "-n",
@@ -509,12 +508,17 @@ fn an_unreachable_server_or_bad_credentials_give_one_clear_line() {
 #[test]
 fn installing_the_bundled_chart_stays_within_the_request_budget() {
     let cluster = TestCluster::start();
-    cluster
-        .server
-        .create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}))
-        .unwrap();
+    cluster.create_namespace(NS);
     cluster.server.clear_requests();
-    cluster.run(&["install", "web", &chart(), "-f", &dev_values(), "-n", NS]);
+    cluster.run(&[
+        "install",
+        "web",
+        &bundled_chart(),
+        "-f",
+        &dev_values(),
+        "-n",
+        NS,
+    ]);
     let requests = cluster.server.requests();
     let objects = 5;
     assert!(
@@ -532,7 +536,7 @@ fn installing_the_bundled_chart_stays_within_the_request_budget() {
 #[test]
 fn kubectl_reads_what_rchart_wrote() {
     let cluster = TestCluster::start();
-    install_dev(&cluster, "web");
+    cluster.install_dev("web");
     let Some(mut kubectl) = cluster.kubectl() else {
         return;
     };

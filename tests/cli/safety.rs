@@ -4,23 +4,17 @@
 use std::time::Duration;
 
 use rchart_test_apiserver::{Fault, Readiness, ReadinessRule, TestApiServer};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::support::{TestCluster, repo_path, stderr_of};
+use crate::support::{DEV_NS, TestCluster, bundled_chart, dev_values, stderr_of};
 
-const NS: &str = "backend-dev";
+const NS: &str = DEV_NS;
 
 fn args(extra: &[&str]) -> Vec<String> {
-    let mut args: Vec<String> = [
-        &repo_path("chart"),
-        "-f",
-        &repo_path("values/dev.yaml"),
-        "-n",
-        NS,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let mut args: Vec<String> = [&bundled_chart(), "-f", &dev_values(), "-n", NS]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     args.extend(extra.iter().map(|s| s.to_string()));
     args
 }
@@ -36,29 +30,18 @@ fn run(cluster: &TestCluster, verb: &[&str], extra: &[&str]) -> std::process::Ou
 
 fn with_namespace(builder: rchart_test_apiserver::Builder) -> TestCluster {
     let cluster = TestCluster::with(builder);
-    cluster
-        .server
-        .create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}))
-        .unwrap();
+    cluster.create_namespace(NS);
     cluster
 }
 
 fn history(cluster: &TestCluster) -> Vec<Value> {
-    serde_json::from_str(&cluster.run(&["history", "web", "-n", NS, "-o", "json"])).unwrap()
+    cluster.history("web", NS)
 }
 
 fn statuses(cluster: &TestCluster) -> Vec<String> {
     history(cluster)
         .iter()
         .map(|r| r["status"].as_str().unwrap().to_string())
-        .collect()
-}
-
-fn config_maps(cluster: &TestCluster) -> Vec<String> {
-    cluster
-        .names("configmaps", NS)
-        .into_iter()
-        .filter(|n| n.contains("-config-"))
         .collect()
 }
 
@@ -114,7 +97,7 @@ fn a_wait_that_times_out_fails_the_revision_naming_what_was_not_ready() {
 fn an_atomic_upgrade_that_fails_rolls_back_and_says_why_first() {
     let cluster = with_namespace(TestApiServer::builder());
     run(&cluster, &["install", "web"], &[]);
-    let before = config_maps(&cluster);
+    let before = cluster.config_maps(NS);
     cluster.server.add_fault(
         Fault::fail_writes_to(
             "deployments",
@@ -155,7 +138,7 @@ fn an_atomic_upgrade_that_fails_rolls_back_and_says_why_first() {
     assert_eq!(statuses(&cluster), ["superseded", "failed", "deployed"]);
     assert_eq!(history(&cluster)[2]["description"], "Rollback to 1");
     assert_eq!(
-        config_maps(&cluster),
+        cluster.config_maps(NS),
         before,
         "the old configuration is live again"
     );
@@ -175,7 +158,7 @@ fn an_atomic_install_that_fails_deletes_what_it_created() {
         stderr.contains("everything it created was deleted"),
         "{stderr}"
     );
-    assert!(config_maps(&cluster).is_empty());
+    assert!(cluster.config_maps(NS).is_empty());
     assert!(
         cluster
             .names("services", NS)

@@ -189,3 +189,51 @@ pub fn repo_path(path: &str) -> String {
         .display()
         .to_string()
 }
+
+/// The namespace `values/dev.yaml` deploys into.
+pub const DEV_NS: &str = "backend-dev";
+
+/// The bundled chart, `chart/`.
+pub fn bundled_chart() -> String {
+    repo_path("chart")
+}
+
+/// The development values of the bundled chart.
+pub fn dev_values() -> String {
+    repo_path("values/dev.yaml")
+}
+
+impl TestCluster {
+    /// Installs the bundled chart with the development values as `name`.
+    pub fn install_dev(&self, name: &str) -> String {
+        self.run(&[
+            "install",
+            name,
+            &bundled_chart(),
+            "-f",
+            &dev_values(),
+            "-n",
+            DEV_NS,
+            "--create-namespace",
+        ])
+    }
+
+    /// The content-hashed ConfigMaps of the bundled chart in `namespace`.
+    pub fn config_maps(&self, namespace: &str) -> Vec<String> {
+        self.names("configmaps", namespace)
+            .into_iter()
+            .filter(|name| name.contains("-config-"))
+            .collect()
+    }
+
+    pub fn create_namespace(&self, namespace: &str) {
+        self.server
+            .create(serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}))
+            .unwrap();
+    }
+
+    /// `rchart history NAME -o json`.
+    pub fn history(&self, name: &str, namespace: &str) -> Vec<serde_json::Value> {
+        serde_json::from_str(&self.run(&["history", name, "-n", namespace, "-o", "json"])).unwrap()
+    }
+}
