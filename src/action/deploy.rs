@@ -98,7 +98,7 @@ pub struct Outcome {
 /// Records `rendering` as a new revision and deploys it.
 pub async fn deploy_rendering(
     session: &Session,
-    catalog: &Catalog,
+    catalog: &mut Catalog,
     history: &[StoredRelease],
     rendering: Rendering,
     revision: NewRevision<'_>,
@@ -130,7 +130,7 @@ pub async fn deploy_rendering(
 /// A revision about to be deployed.
 pub struct Deployment<'a> {
     pub session: &'a Session,
-    pub catalog: &'a Catalog,
+    pub catalog: &'a mut Catalog,
     /// The new revision, with status pending-*; its inventory is filled in here.
     pub record: ReleaseRecord,
     pub manifests: Vec<Manifest>,
@@ -175,8 +175,17 @@ pub async fn deploy(
         release: &deployment.record.name,
         namespace: session.namespace(),
     };
-    let planned = plan(deployment.catalog, &deployment.manifests, owner)?;
     let (previous, previous_kept) = live_inventory(deployment.history);
+    let api_versions = deployment
+        .manifests
+        .iter()
+        .map(|m| m.id.api_version.as_str());
+    let previous_versions = previous.iter().map(|id| id.api_version.as_str());
+    deployment
+        .catalog
+        .resolve_groups(&session.cluster, api_versions.chain(previous_versions))
+        .await?;
+    let planned = plan(deployment.catalog, &deployment.manifests, owner)?;
 
     if !options.take_ownership {
         let new_objects: Vec<_> = planned

@@ -41,7 +41,7 @@ pub async fn install(session: &Session, options: &InstallOptions<'_>) -> anyhow:
             latest.record.status
         );
     }
-    let (catalog, capabilities) = session.discover().await?;
+    let (mut catalog, capabilities) = session.discover().await?;
     let revision = history.last().map_or(1, |r| r.record.revision + 1);
     let release = ReleaseInfo::new(options.name, session.namespace(), revision, false);
     let RenderedRelease { values, rendered } =
@@ -59,7 +59,7 @@ pub async fn install(session: &Session, options: &InstallOptions<'_>) -> anyhow:
     };
     deploy_rendering(
         session,
-        &catalog,
+        &mut catalog,
         &history,
         Rendering {
             chart,

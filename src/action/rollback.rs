@@ -34,7 +34,7 @@ pub async fn rollback(
     if !options.deploy.dry_run {
         history = fail_interrupted(session, history, revision).await?;
     }
-    let catalog = Catalog::discover(&session.cluster).await?;
+    let mut catalog = Catalog::discover(&session.cluster).await?;
     let manifests = parse_multi_document(&target.record.chart.name, &target.record.manifest)
         .with_context(|| format!("reading the manifest of revision {wanted}"))?;
     let first_deployed = deployed(&history)
@@ -58,7 +58,7 @@ pub async fn rollback(
     };
     let deployment = Deployment {
         session,
-        catalog: &catalog,
+        catalog: &mut catalog,
         record,
         manifests,
         history: &history,

@@ -57,7 +57,11 @@ pub async fn uninstall(
         .cloned()
         .collect();
     let result = async {
-        let catalog = Catalog::discover(&session.cluster).await?;
+        let mut catalog = Catalog::discover(&session.cluster).await?;
+        let api_versions = to_delete.iter().map(|id| id.api_version.as_str());
+        catalog
+            .resolve_groups(&session.cluster, api_versions)
+            .await?;
         anyhow::Ok(delete_owned(&session.cluster, &catalog, &to_delete, owner).await?)
     }
     .await;

@@ -63,7 +63,7 @@ pub async fn upgrade(session: &Session, options: &UpgradeOptions<'_>) -> anyhow:
         .await;
     }
     ensure_not_pending(options.name, &history)?;
-    let prepared = prepare_upgrade(
+    let mut prepared = prepare_upgrade(
         session,
         &history,
         options.name,
@@ -84,7 +84,7 @@ pub async fn upgrade(session: &Session, options: &UpgradeOptions<'_>) -> anyhow:
     };
     deploy_rendering(
         session,
-        &prepared.catalog,
+        &mut prepared.catalog,
         &history,
         prepared.rendering,
         new_revision,

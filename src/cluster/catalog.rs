@@ -59,13 +59,15 @@ impl Catalog {
         }
     }
 
-    /// Makes sure the resources of `groups` are known (a no-op after aggregated discovery).
-    pub async fn resolve_groups(
+    /// Makes sure the kinds of `api_versions` can be resolved. After aggregated discovery
+    /// they already can; otherwise this asks about their groups, and only those.
+    pub async fn resolve_groups<'v>(
         &mut self,
         cluster: &Cluster,
-        groups: &BTreeSet<String>,
+        api_versions: impl IntoIterator<Item = &'v str>,
     ) -> Result<(), ClusterError> {
         if self.discovery.is_none() {
+            let groups = groups_of(api_versions);
             let allow: Vec<&str> = groups.iter().map(String::as_str).collect();
             let discovery = Discovery::new(cluster.client.clone())
                 .filter(&allow)

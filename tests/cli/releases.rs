@@ -586,3 +586,57 @@ fn kubectl_reads_what_rchart_wrote() {
         .unwrap();
     assert_eq!(stdout_of(&output).trim(), "deployment.apps/web-multiroute");
 }
+
+#[test]
+fn without_aggregated_discovery_only_the_groups_the_manifests_use_are_queried() {
+    use rchart_test_apiserver::{Fault, FaultAction, RequestMatch};
+    let cluster = TestCluster::start();
+    cluster.create_namespace(NS);
+    // An API server that cannot answer aggregated discovery (the first request to /apis).
+    let refuse_aggregated = RequestMatch {
+        method: Some("GET".to_string()),
+        path_contains: Some("/apis".to_string()),
+        ..RequestMatch::default()
+    };
+    cluster.server.add_fault(
+        Fault::new(
+            refuse_aggregated,
+            FaultAction::fail(500, "aggregated discovery unavailable"),
+        )
+        .times(1),
+    );
+    cluster.server.clear_requests();
+    cluster.run(&[
+        "install",
+        "web",
+        &bundled_chart(),
+        "-f",
+        &dev_values(),
+        "-n",
+        NS,
+    ]);
+    let discovery: Vec<String> = cluster
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && !r.path.contains("/namespaces/"))
+        .map(|r| r.path.clone())
+        .collect();
+    for needed in ["/api/v1", "/apis/apps/v1", "/apis/networking.k8s.io/v1"] {
+        assert!(
+            discovery.iter().any(|p| p == needed),
+            "{needed} in {discovery:?}"
+        );
+    }
+    for unused in [
+        "/apis/batch/v1",
+        "/apis/rbac.authorization.k8s.io/v1",
+        "/apis/storage.k8s.io/v1",
+    ] {
+        assert!(
+            !discovery.iter().any(|p| p == unused),
+            "{unused} was not needed: {discovery:?}"
+        );
+    }
+    assert_eq!(cluster.history("web", NS)[0]["status"], "deployed");
+}

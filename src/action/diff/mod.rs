@@ -16,6 +16,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde_json::Value;
 
+use super::deploy::live_inventory;
 use super::rollback::rollback_target;
 use super::session::{Session, ensure_not_pending};
 use super::upgrade::{ValuesMode, prepare_upgrade};
@@ -117,12 +118,13 @@ pub async fn diff_upgrade(
         options.values_mode,
     )
     .await?;
-    let (catalog, revision, rendered) = (
+    let (mut catalog, revision, rendered) = (
         prepared.catalog,
         prepared.revision,
         prepared.rendering.rendered,
     );
 
+    resolve_groups(session, &mut catalog, &rendered.manifests, &history).await?;
     let proposal = Proposal {
         release: options.name,
         catalog: &catalog,
@@ -153,8 +155,9 @@ pub async fn diff_rollback(
     let wanted = target.record.revision;
     let manifests = parse_multi_document(&target.record.chart.name, &target.record.manifest)
         .with_context(|| format!("reading the manifest of revision {wanted}"))?;
-    let catalog = Catalog::discover(&session.cluster).await?;
+    let mut catalog = Catalog::discover(&session.cluster).await?;
 
+    resolve_groups(session, &mut catalog, &manifests, &history).await?;
     let proposal = Proposal {
         release: options.name,
         catalog: &catalog,
@@ -168,6 +171,22 @@ pub async fn diff_rollback(
         rollback_of: Some(wanted),
         resources,
     })
+}
+
+/// Makes the kinds of the proposal and of what it may prune resolvable.
+async fn resolve_groups(
+    session: &Session,
+    catalog: &mut Catalog,
+    manifests: &[Manifest],
+    history: &[StoredRelease],
+) -> anyhow::Result<()> {
+    let (inventory, _) = live_inventory(history);
+    let api_versions = manifests.iter().map(|m| m.id.api_version.as_str());
+    let inventory_versions = inventory.iter().map(|id| id.api_version.as_str());
+    catalog
+        .resolve_groups(&session.cluster, api_versions.chain(inventory_versions))
+        .await?;
+    Ok(())
 }
 
 /// A revision that is not applied, only compared.
