@@ -91,6 +91,8 @@ pub fn stderr_of(output: &std::process::Output) -> String {
 /// A test API server with the `rchart` binary pointed at it.
 pub struct TestCluster {
     pub server: rchart_test_apiserver::TestApiServer,
+    /// kubectl's discovery cache: per cluster, because ports are reused between tests.
+    kubectl_cache: tempfile::TempDir,
 }
 
 impl TestCluster {
@@ -101,6 +103,7 @@ impl TestCluster {
     pub fn with(builder: rchart_test_apiserver::Builder) -> Self {
         Self {
             server: builder.start().expect("the test API server starts"),
+            kubectl_cache: tempfile::tempdir().unwrap(),
         }
     }
 
@@ -173,11 +176,10 @@ impl TestCluster {
             eprintln!("skipping the kubectl part of this test: kubectl is not installed");
             return None;
         }
-        let cache = tempfile::tempdir().unwrap().keep();
         let mut command = std::process::Command::new("kubectl");
         command
             .env("KUBECONFIG", self.server.kubeconfig_path())
-            .env("KUBECACHEDIR", cache);
+            .env("KUBECACHEDIR", self.kubectl_cache.path());
         Some(command)
     }
 }
