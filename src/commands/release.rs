@@ -4,7 +4,9 @@ use anyhow::{Context, bail};
 
 use crate::action::atomic;
 use crate::action::deploy::DeployOptions;
-use crate::action::install::{InstallOptions, Outcome as DeployOutcome, install};
+use crate::action::install::{
+    InstallOptions, Outcome as DeployOutcome, check_release_name, install,
+};
 use crate::action::rollback::{RollbackOptions, rollback};
 use crate::action::session::Session;
 use crate::action::uninstall::{UninstallOptions, uninstall};
@@ -135,6 +137,8 @@ async fn changing(
     args: &DeployArgs,
     operation: impl AsyncFnOnce() -> anyhow::Result<DeployOutcome>,
 ) -> anyhow::Result<DeployOutcome> {
+    // Before anything is created in the cluster, the lock included.
+    check_release_name(name)?;
     if args.dry_run {
         return operation().await;
     }

@@ -640,3 +640,17 @@ fn without_aggregated_discovery_only_the_groups_the_manifests_use_are_queried() 
     }
     assert_eq!(cluster.history("web", NS)[0]["status"], "deployed");
 }
+
+#[test]
+fn an_invalid_release_name_is_refused_before_anything_is_created() {
+    let cluster = TestCluster::start();
+    cluster.create_namespace(NS);
+    let before = cluster.server.resource_version();
+    let err = cluster.fail(&["install", "Web_1", &bundled_chart(), "-n", NS]);
+    assert!(err.contains("release name \"Web_1\" is invalid"), "{err}");
+    assert_eq!(
+        cluster.server.resource_version(),
+        before,
+        "not even a lock was taken"
+    );
+}
