@@ -182,13 +182,22 @@ pub struct DeployArgs {
     /// Description of the revision, shown by `rchart history`
     #[arg(long, value_name = "TEXT")]
     pub description: Option<String>,
-    /// Adopt objects that already exist and belong to no release or to another one
-    #[arg(long)]
-    pub take_ownership: bool,
+    #[command(flatten)]
+    pub ownership: OwnershipArgs,
     #[command(flatten)]
     pub wait: WaitArgs,
     #[command(flatten)]
     pub history: HistoryMaxArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct OwnershipArgs {
+    /// Adopt objects that already exist and belong to no release or to another one
+    #[arg(long)]
+    pub take_ownership: bool,
+    /// Take over fields another field manager owns (after `kubectl scale` or `kubectl edit`)
+    #[arg(long)]
+    pub force_conflicts: bool,
 }
 
 #[derive(Debug, Args)]
@@ -253,6 +262,8 @@ pub struct RollbackArgs {
     /// Description of the new revision (default: "Rollback to N")
     #[arg(long, value_name = "TEXT")]
     pub description: Option<String>,
+    #[command(flatten)]
+    pub ownership: OwnershipArgs,
     /// Wait until every workload is ready
     #[arg(long)]
     pub wait: bool,

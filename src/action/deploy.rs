@@ -6,14 +6,14 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use anyhow::Context;
-use serde_json::Value;
+use kube::api::DynamicObject;
 
 use super::session::Session;
 use crate::chart::{Chart, package};
 use crate::cluster::wait::stderr_reporter;
 use crate::cluster::{
-    ApplyOptions, Catalog, Owner, WaitTarget, apply_all, check_ownership, delete_owned, plan,
-    wait_until_ready,
+    ApplyOptions, Catalog, ClusterError, Owner, Planned, WaitTarget, apply_all, delete_owned,
+    fetch_live, foreign_objects, plan, wait_until_ready,
 };
 use crate::release::{ReleaseRecord, Status, StoreError, StoredRelease, Timestamp};
 use crate::render::{Manifest, Rendered, ResourceId, to_multi_document};
@@ -30,6 +30,8 @@ pub struct DeployOptions {
     pub history_max: usize,
     /// Wait this long for every workload to become ready; `None`: do not wait.
     pub wait: Option<Duration>,
+    /// Take over fields other field managers own (after `kubectl scale`, say).
+    pub force_conflicts: bool,
 }
 
 /// A chart rendered for a new revision: what install and upgrade record and deploy.
@@ -118,7 +120,7 @@ pub async fn deploy_rendering(
     };
     let record = match deploy(deployment, options).await? {
         Deployed::Recorded(record) => Some(*record),
-        Deployed::DryRun(_) => None,
+        Deployed::DryRun => None,
     };
     Ok(Outcome {
         manifest,
@@ -143,27 +145,66 @@ pub struct Deployment<'a> {
 pub enum Deployed {
     /// The revision is recorded as deployed.
     Recorded(Box<ReleaseRecord>),
-    /// A dry run: what the server would have stored, object by object.
-    DryRun(Vec<Value>),
+    /// A dry run: the server accepted every object; nothing was stored.
+    DryRun,
 }
 
 /// Objects that earlier revisions may have left in the cluster: those of the deployed
-/// revision and of every later one (a failed upgrade can have applied some objects).
+/// revision and of every later one (a failed upgrade can have applied some objects),
+/// and nothing from before the last uninstall. Returns them and those kept by policy.
 pub fn live_inventory(history: &[StoredRelease]) -> (BTreeSet<ResourceId>, BTreeSet<ResourceId>) {
-    let start = history
+    let after_uninstall = history
+        .iter()
+        .rposition(|r| r.record.status == Status::Uninstalled)
+        .map_or(0, |index| index + 1);
+    let from_deployed = history
         .iter()
         .rposition(|r| r.record.status == Status::Deployed)
         .unwrap_or(0);
     let mut resources = BTreeSet::new();
     let mut kept = BTreeSet::new();
-    for stored in &history[start..] {
-        if stored.record.status == Status::Uninstalled {
-            continue;
-        }
+    for stored in &history[after_uninstall.max(from_deployed)..] {
         resources.extend(stored.record.resources.iter().cloned());
         kept.extend(stored.record.kept_resources.iter().cloned());
     }
     (resources, kept)
+}
+
+/// The objects of `previous` that the new revision no longer has, except those kept by
+/// policy: what pruning deletes. Objects are compared whatever API version names them.
+pub fn obsolete(
+    previous: &BTreeSet<ResourceId>,
+    kept: &BTreeSet<ResourceId>,
+    planned: &[Planned],
+) -> Vec<ResourceId> {
+    let current: BTreeSet<_> = planned.iter().map(|p| p.id.object_key()).collect();
+    let kept: BTreeSet<_> = kept.iter().map(ResourceId::object_key).collect();
+    previous
+        .iter()
+        .filter(|id| !current.contains(&id.object_key()) && !kept.contains(&id.object_key()))
+        .cloned()
+        .collect()
+}
+
+/// Reads every planned object and refuses, naming them, to touch objects that belong to
+/// another release or to none, unless `take_ownership`; then those are applied with
+/// force, which adopts their fields.
+pub async fn claim(
+    session: &Session,
+    planned: &mut [Planned],
+    owner: Owner<'_>,
+    take_ownership: bool,
+) -> anyhow::Result<Vec<Option<DynamicObject>>> {
+    let live = fetch_live(&session.cluster, planned).await?;
+    let foreign = foreign_objects(planned, &live, owner);
+    if !take_ownership && !foreign.is_empty() {
+        return Err(ClusterError::NotOurs(foreign).into());
+    }
+    let adopted: BTreeSet<&ResourceId> = foreign.iter().map(|f| &f.resource).collect();
+    for item in planned.iter_mut() {
+        item.force = adopted.contains(&item.id);
+    }
+    Ok(live)
 }
 
 pub async fn deploy(
@@ -185,23 +226,15 @@ pub async fn deploy(
         .catalog
         .resolve_groups(&session.cluster, api_versions.chain(previous_versions))
         .await?;
-    let planned = plan(deployment.catalog, &deployment.manifests, owner)?;
-
-    if !options.take_ownership {
-        let new_objects: Vec<_> = planned
-            .iter()
-            .filter(|p| !previous.contains(&p.id))
-            .cloned()
-            .collect();
-        check_ownership(&session.cluster, &new_objects, owner).await?;
-    }
+    let mut planned = plan(deployment.catalog, &deployment.manifests, owner)?;
+    claim(session, &mut planned, owner, options.take_ownership).await?;
     let apply_options = ApplyOptions {
         dry_run: options.dry_run,
-        force: options.take_ownership,
+        force: options.force_conflicts,
     };
     if options.dry_run {
-        let answers = apply_all(&session.cluster, &planned, apply_options).await?;
-        return Ok(Deployed::DryRun(answers));
+        apply_all(&session.cluster, &planned, apply_options).await?;
+        return Ok(Deployed::DryRun);
     }
 
     deployment.record.resources = planned.iter().map(|p| p.id.clone()).collect();
@@ -215,13 +248,9 @@ pub async fn deploy(
         .create(&deployment.record)
         .await
         .map_err(|e| session.explain(e))?;
+    let revision = stored.record.revision;
 
-    let current: BTreeSet<&ResourceId> = deployment.record.resources.iter().collect();
-    let obsolete: Vec<ResourceId> = previous
-        .iter()
-        .filter(|id| !current.contains(id) && !previous_kept.contains(*id))
-        .cloned()
-        .collect();
+    let obsolete = obsolete(&previous, &previous_kept, &planned);
     let outcome = async {
         apply_all(&session.cluster, &planned, apply_options).await?;
         delete_owned(&session.cluster, deployment.catalog, &obsolete, owner).await?;
@@ -232,60 +261,111 @@ pub async fn deploy(
         anyhow::Ok(())
     }
     .await;
-
-    match outcome {
+    let recorded = match outcome {
         Ok(()) => {
-            let deployed = finish(
+            finish(
                 session,
-                stored,
+                stored.clone(),
                 Status::Deployed,
                 deployment.success_description,
             )
-            .await?;
-            let mut history = supersede_others(session, deployment.history).await?;
-            history.push(deployed.clone());
-            prune_history(session, &history, options.history_max).await?;
-            Ok(Deployed::Recorded(Box::new(deployed.record)))
+            .await
         }
+        Err(error) => Err(error),
+    };
+    let deployed = match recorded {
+        Ok(deployed) => deployed,
         Err(error) => {
-            let description = format!("{:#}", error);
+            // The revision is not deployed, whether applying it or recording it failed.
+            let description = format!("{error:#}");
             if let Err(record_error) = finish(session, stored, Status::Failed, description).await {
-                return Err(error.context(format!(
-                    "the revision could not be marked failed either: {record_error:#}"
-                )));
+                eprintln!(
+                    "error: revision {revision} could not be marked failed either: {}",
+                    crate::error_report(&record_error).trim_start_matches("error: ")
+                );
             }
-            Err(error)
+            return Err(error);
         }
+    };
+    // The revision is deployed: what follows is housekeeping, and its failures are not
+    // the operation's.
+    match supersede_others(session, deployment.history).await {
+        Ok(mut history) => {
+            history.push(deployed.clone());
+            if let Err(error) = prune_history(session, &history, options.history_max).await {
+                eprintln!(
+                    "warning: old records were not all deleted: {}",
+                    error_text(&error)
+                );
+            }
+        }
+        Err(error) => eprintln!("warning: {}", error_text(&error)),
     }
+    Ok(Deployed::Recorded(Box::new(deployed.record)))
+}
+
+fn error_text(error: &anyhow::Error) -> String {
+    crate::error_report(error)
+        .trim_start_matches("error: ")
+        .to_string()
 }
 
 /// Sets the final status (and description) of a revision. A record changed since it
 /// was read is read again and the change made on the fresh copy: the release is locked,
 /// so the change that got in between is someone editing by hand, not another operation.
+/// Server errors are tried again too: a record left pending blocks the release.
 pub async fn finish(
     session: &Session,
     stored: StoredRelease,
     status: Status,
     description: String,
 ) -> anyhow::Result<StoredRelease> {
-    const ATTEMPTS: usize = 3;
+    const ATTEMPTS: u32 = 3;
     let mut stored = stored;
     for attempt in 1..=ATTEMPTS {
         stored.record.status = status;
         stored.record.description = description.clone();
-        match session.store.update(&stored).await {
+        let error = match session.store.update(&stored).await {
             Ok(updated) => return Ok(updated),
-            Err(StoreError::Conflict { .. }) if attempt < ATTEMPTS => {
-                stored = session
-                    .store
-                    .load(&stored.record.name, stored.record.revision)
-                    .await
-                    .map_err(|e| session.explain(e))?;
+            Err(error) if attempt == ATTEMPTS => return Err(session.explain(error)),
+            Err(error) => error,
+        };
+        match error {
+            StoreError::Conflict { .. } => {}
+            StoreError::Api { status, .. } if status.code >= 500 => {
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
             }
-            Err(error) => return Err(session.explain(error)),
+            StoreError::Request { .. } => {
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+            }
+            other => return Err(session.explain(other)),
         }
+        stored = session
+            .store
+            .load(&stored.record.name, stored.record.revision)
+            .await
+            .map_err(|e| session.explain(e))?;
     }
     unreachable!("the last attempt returns")
+}
+
+/// Marks every revision an operation left unfinished (pending, or uninstalling) as
+/// failed, with `why` as its description. Returns the history as it now stands.
+pub async fn fail_unfinished(
+    session: &Session,
+    history: Vec<StoredRelease>,
+    why: impl Fn(&StoredRelease) -> String,
+) -> anyhow::Result<Vec<StoredRelease>> {
+    let mut updated = Vec::with_capacity(history.len());
+    for stored in history {
+        if stored.record.status.is_unfinished() {
+            let description = why(&stored);
+            updated.push(finish(session, stored, Status::Failed, description).await?);
+        } else {
+            updated.push(stored);
+        }
+    }
+    Ok(updated)
 }
 
 /// Marks every earlier deployed revision superseded, so exactly one stays deployed.

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 
-use super::deploy::{DeployOptions, Deployed, Deployment, deploy, finish};
+use super::deploy::{DeployOptions, Deployed, Deployment, deploy, fail_unfinished};
 use super::session::{Session, deployed};
 use crate::cluster::Catalog;
 use crate::release::{ReleaseRecord, Status, StoredRelease, Timestamp};
@@ -10,7 +10,7 @@ use crate::render::parse_multi_document;
 
 pub struct RollbackOptions<'a> {
     pub name: &'a str,
-    /// The revision to restore; `None` means the one before the latest.
+    /// The revision to restore; `None` means the newest earlier one that was deployed.
     pub revision: Option<u64>,
     pub description: Option<&'a str>,
     pub deploy: DeployOptions,
@@ -32,7 +32,13 @@ pub async fn rollback(
         .revision;
     let revision = latest_revision + 1;
     if !options.deploy.dry_run {
-        history = fail_interrupted(session, history, revision).await?;
+        history = fail_unfinished(session, history, |stored| {
+            format!(
+                "Interrupted while {} (since {}); rolled back by revision {revision}",
+                stored.record.status, stored.record.last_deployed
+            )
+        })
+        .await?;
     }
     let mut catalog = Catalog::discover(&session.cluster).await?;
     let manifests = parse_multi_document(&target.record.chart.name, &target.record.manifest)
@@ -66,7 +72,7 @@ pub async fn rollback(
     };
     match deploy(deployment, options.deploy).await? {
         Deployed::Recorded(record) => Ok(*record),
-        Deployed::DryRun(_) => Ok(target.record),
+        Deployed::DryRun => Ok(target.record),
     }
 }
 
@@ -76,45 +82,28 @@ pub fn rollback_target<'h>(
     name: &str,
     revision: Option<u64>,
 ) -> anyhow::Result<&'h StoredRelease> {
-    let latest = history
-        .last()
-        .expect("history is not empty")
-        .record
-        .revision;
-    let wanted = revision.unwrap_or(latest.saturating_sub(1));
-    history
-        .iter()
-        .find(|r| r.record.revision == wanted)
-        .ok_or_else(|| {
-            let known: Vec<String> = history
-                .iter()
-                .map(|r| r.record.revision.to_string())
-                .collect();
-            anyhow::anyhow!(
-                "release \"{name}\" has no revision {wanted} to roll back to (revisions: {})",
-                known.join(", ")
-            )
-        })
-}
-
-/// Marks revisions an interrupted operation left pending as failed, saying which
-/// revision took over. Returns the history as it now stands.
-async fn fail_interrupted(
-    session: &Session,
-    history: Vec<StoredRelease>,
-    rollback_revision: u64,
-) -> anyhow::Result<Vec<StoredRelease>> {
-    let mut updated = Vec::with_capacity(history.len());
-    for stored in history {
-        if stored.record.status.is_pending() {
-            let description = format!(
-                "Interrupted while {} (since {}); rolled back by revision {rollback_revision}",
-                stored.record.status, stored.record.last_deployed
-            );
-            updated.push(finish(session, stored, Status::Failed, description).await?);
-        } else {
-            updated.push(stored);
-        }
+    let known = || {
+        history
+            .iter()
+            .map(|r| r.record.revision.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match revision {
+        Some(wanted) => history.iter().find(|r| r.record.revision == wanted).ok_or_else(|| {
+            anyhow::anyhow!("release \"{name}\" has no revision {wanted} to roll back to (revisions: {})", known())
+        }),
+        // The newest earlier revision that was deployed: rolling back to one that failed
+        // would fail again.
+        None => history[..history.len().saturating_sub(1)]
+            .iter()
+            .rev()
+            .find(|r| matches!(r.record.status, Status::Deployed | Status::Superseded))
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "release \"{name}\" has no earlier revision that was deployed to roll back to (revisions: {}); name one, or uninstall",
+                    known()
+                )
+            }),
     }
-    Ok(updated)
 }

@@ -13,6 +13,9 @@ use crate::cluster::{Catalog, Cluster, ConnectOptions, connect};
 use crate::release::{ReleaseStore, Status, StoredRelease, lock};
 use crate::render::Capabilities;
 
+/// How long an interrupted operation may take to mark its revision failed.
+const CLEAN_UP_TIME: Duration = Duration::from_secs(10);
+
 /// A connection to the cluster, scoped to one namespace.
 pub struct Session {
     pub cluster: Cluster,
@@ -51,10 +54,11 @@ impl Session {
     /// marks its revision failed and releases the lock, so nothing is left stuck.
     pub async fn locked<T>(
         &self,
+        verb: &str,
         release: &str,
         operation: impl AsyncFnOnce() -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
-        let holder = lock::holder_identity(&command_summary());
+        let holder = lock::holder_identity(&format!("rchart {verb} {release}"));
         let held = lock::acquire(
             &self.cluster.client,
             self.namespace(),
@@ -75,8 +79,16 @@ impl Session {
             tokio::select! {
                 result = operation() => result,
                 signal = interrupted() => {
+                    eprintln!("{signal}: marking the revision in progress failed (again to stop at once)");
                     let why = format!("Interrupted by {signal} before it finished");
-                    self.fail_pending(release, &why).await?;
+                    // Bounded, and a second signal stops at once: a user who insists wins,
+                    // and the lock then expires by itself.
+                    tokio::select! {
+                        marked = tokio::time::timeout(CLEAN_UP_TIME, self.fail_pending(release, &why)) => {
+                            marked.map_err(|_| anyhow::anyhow!("the API server did not answer in time"))??;
+                        }
+                        again = interrupted() => bail!("interrupted by {signal}, then {again}; revisions left unfinished are marked failed by the next operation"),
+                    }
                     bail!("interrupted by {signal}; the revision in progress was marked failed")
                 }
             }
@@ -91,13 +103,10 @@ impl Session {
         result
     }
 
-    /// Marks every pending revision of `release` failed, with `why` as its description.
+    /// Marks every unfinished revision of `release` failed, with `why` as its description.
     async fn fail_pending(&self, release: &str, why: &str) -> anyhow::Result<()> {
-        for stored in self.history(release).await? {
-            if stored.record.status.is_pending() {
-                super::deploy::finish(self, stored, Status::Failed, why.to_string()).await?;
-            }
-        }
+        let history = self.history(release).await?;
+        super::deploy::fail_unfinished(self, history, |_| why.to_string()).await?;
         Ok(())
     }
 
@@ -105,7 +114,7 @@ impl Session {
         match error {
             lock::LockError::Kube(kube::Error::Api(status)) if status.code == 404 => {
                 anyhow::anyhow!(
-                    "namespace \"{}\" does not exist (create it, or pass --create-namespace)",
+                    "namespace \"{}\" does not exist (install and upgrade create it with --create-namespace)",
                     self.namespace()
                 )
             }
@@ -203,13 +212,19 @@ impl Session {
     }
 }
 
-/// Refuses to start while another operation's revision is still pending.
+/// Refuses to start while another operation's revision is unfinished (its lock was
+/// removed by hand, or it ran without one), saying how to get out.
 pub fn ensure_not_pending(name: &str, history: &[StoredRelease]) -> anyhow::Result<()> {
     if let Some(latest) = history.last()
-        && latest.record.status.is_pending()
+        && latest.record.status.is_unfinished()
     {
+        let way_out = if history.len() > 1 {
+            format!("`rchart rollback {name}` marks it failed and restores the previous revision")
+        } else {
+            format!("`rchart uninstall {name}` removes it")
+        };
         bail!(
-            "another operation is in progress on release {name} (revision {}, since {}); if it was interrupted, `rchart rollback {name}` recovers",
+            "another operation is in progress on release {name} (revision {}, since {}); if it was interrupted, {way_out}",
             latest.record.revision,
             latest.record.last_deployed
         );
@@ -223,17 +238,6 @@ pub fn deployed(history: &[StoredRelease]) -> Option<&StoredRelease> {
         .iter()
         .rev()
         .find(|r| r.record.status == Status::Deployed)
-}
-
-/// What the lock's holder identity says this process is doing: the verb and release,
-/// never the values (they may hold secrets).
-fn command_summary() -> String {
-    let words: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .take(2)
-        .collect();
-    format!("rchart {}", words.join(" "))
 }
 
 /// Resolves when the process is asked to stop, naming the signal.

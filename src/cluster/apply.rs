@@ -40,6 +40,8 @@ pub struct Planned {
     pub object: Value,
     /// Annotated `rchart.io/resource-policy: keep`: never deleted by rchart.
     pub keep: bool,
+    /// Take over fields other managers own: set for objects being adopted.
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -93,6 +95,7 @@ pub fn plan(
                 kind,
                 object,
                 keep,
+                force: false,
             })
         })
         .collect()
@@ -142,49 +145,61 @@ fn api_for(cluster: &Cluster, kind: &KindInfo, namespace: Option<&str>) -> Api<D
     }
 }
 
-/// Who owns a live object, according to its stamps.
-fn owner_of(object: &DynamicObject) -> Option<(String, String)> {
+/// Who owns a live object, according to its stamps: `namespace/release`.
+fn owner_of(object: &DynamicObject) -> Option<String> {
     let annotations = object.metadata.annotations.as_ref()?;
     let name = annotations.get(RELEASE_NAME_ANNOTATION)?;
     let namespace = annotations.get(RELEASE_NAMESPACE_ANNOTATION)?;
-    Some((name.clone(), namespace.clone()))
+    Some(format!("{namespace}/{name}"))
 }
 
-fn is_owned_by(object: &DynamicObject, owner: Owner<'_>) -> bool {
-    owner_of(object).is_some_and(|(name, ns)| name == owner.release && ns == owner.namespace)
+/// Whether a live object is stamped as the owner's.
+pub fn is_owned_by(object: &DynamicObject, owner: Owner<'_>) -> bool {
+    owner_of(object) == Some(format!("{}/{}", owner.namespace, owner.release))
 }
 
-/// Fails, naming every object that exists and belongs to another release or to none.
-/// Reads only; nothing is changed.
-pub async fn check_ownership(
+/// One object as it is in the cluster, or `None` when it does not exist.
+pub async fn get_live(
+    cluster: &Cluster,
+    kind: &KindInfo,
+    id: &ResourceId,
+) -> Result<Option<DynamicObject>, ClusterError> {
+    api_for(cluster, kind, id.namespace.as_deref())
+        .get_opt(&id.name)
+        .await
+        .map_err(|e| resource_error(cluster, id, e))
+}
+
+/// Every planned object as it is in the cluster now, in the order of `planned`.
+pub async fn fetch_live(
     cluster: &Cluster,
     planned: &[Planned],
-    owner: Owner<'_>,
-) -> Result<(), ClusterError> {
-    let foreign: Vec<ForeignObject> = stream::iter(planned)
-        .map(|item| async move {
-            let api = api_for(cluster, &item.kind, item.id.namespace.as_deref());
-            let live = api
-                .get_opt(&item.id.name)
-                .await
-                .map_err(|e| resource_error(cluster, &item.id, e))?;
-            Ok::<_, ClusterError>(
-                live.filter(|object| !is_owned_by(object, owner))
-                    .map(|object| ForeignObject {
-                        resource: item.id.clone(),
-                        owner: owner_of(&object).map(|(name, ns)| format!("{ns}/{name}")),
-                    }),
-            )
-        })
+) -> Result<Vec<Option<DynamicObject>>, ClusterError> {
+    stream::iter(planned)
+        .map(|item| get_live(cluster, &item.kind, &item.id))
         .buffered(CONCURRENCY)
-        .try_filter_map(|found| async move { Ok(found) })
         .try_collect()
-        .await?;
-    if foreign.is_empty() {
-        Ok(())
-    } else {
-        Err(ClusterError::NotOurs(foreign))
-    }
+        .await
+}
+
+/// The planned objects that exist and are not the owner's: another release's, or no
+/// release's. Only these may need `--take-ownership`.
+pub fn foreign_objects(
+    planned: &[Planned],
+    live: &[Option<DynamicObject>],
+    owner: Owner<'_>,
+) -> Vec<ForeignObject> {
+    planned
+        .iter()
+        .zip(live)
+        .filter_map(|(item, live)| {
+            let object = live.as_ref()?;
+            (!is_owned_by(object, owner)).then(|| ForeignObject {
+                resource: item.id.clone(),
+                owner: owner_of(object),
+            })
+        })
+        .collect()
 }
 
 /// Applies every object, kind by kind in install order, and returns what the server
@@ -203,14 +218,24 @@ pub async fn apply_all(
         let results: Vec<(usize, Result<Value, ClusterError>)> = stream::iter(group)
             .map(|index| {
                 let item = &planned[index];
-                let params = &params;
+                let mut params = params.clone();
+                params.force |= item.force;
                 async move {
                     let api = api_for(cluster, &item.kind, item.id.namespace.as_deref());
                     let result = api
-                        .patch(&item.id.name, params, &Patch::Apply(&item.object))
+                        .patch(&item.id.name, &params, &Patch::Apply(&item.object))
                         .await
                         .map(|live| serde_json::to_value(live).unwrap_or(Value::Null))
-                        .map_err(|e| resource_error(cluster, &item.id, e));
+                        .map_err(|e| match e {
+                            // Fields another manager owns (kubectl scale, kubectl edit).
+                            kube::Error::Api(status) if status.code == 409 => {
+                                ClusterError::Resource {
+                                    resource: item.id.clone(),
+                                    cause: Box::new(ClusterError::FieldConflict(status)),
+                                }
+                            }
+                            e => resource_error(cluster, &item.id, e),
+                        });
                     (index, result)
                 }
             })
@@ -267,12 +292,11 @@ pub async fn delete_owned(
     ordered.sort_by_key(|id| std::cmp::Reverse(install_rank(&id.kind)));
     let mut report = Deleted::default();
     for id in ordered {
-        let kind = catalog
-            .resolve(&id.api_version, &id.kind)
-            .map_err(|cause| ClusterError::Resource {
-                resource: id.clone(),
-                cause: Box::new(cause),
-            })?;
+        // A kind the cluster no longer serves (its CRD was deleted) has no objects left.
+        let Ok(kind) = catalog.resolve(&id.api_version, &id.kind) else {
+            report.missing.push(id.clone());
+            continue;
+        };
         let api = api_for(cluster, &kind, id.namespace.as_deref());
         match api
             .get_opt(&id.name)

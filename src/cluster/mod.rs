@@ -9,7 +9,8 @@ use std::fmt;
 
 pub use apply::{
     ApplyOptions, Deleted, FIELD_MANAGER, Owner, Planned, RELEASE_NAME_ANNOTATION,
-    RELEASE_NAMESPACE_ANNOTATION, apply_all, check_ownership, delete_owned, plan,
+    RELEASE_NAMESPACE_ANNOTATION, apply_all, delete_owned, fetch_live, foreign_objects, get_live,
+    is_owned_by, plan,
 };
 pub use catalog::{Catalog, KindInfo, groups_of, split_api_version};
 pub use connect::{Cluster, ConnectOptions, connect};
@@ -40,6 +41,8 @@ pub enum ClusterError {
         resource: ResourceId,
         cause: Box<ClusterError>,
     },
+    #[error("{}; --force-conflicts takes these fields over", api_status(.0))]
+    FieldConflict(Box<kube::core::Status>),
     #[error("{0}")]
     Manifest(String),
 }
@@ -48,14 +51,10 @@ impl ClusterError {
     /// The HTTP status of an API error, if this is one.
     pub fn status_code(&self) -> Option<u16> {
         match self {
-            ClusterError::Api(status) => Some(status.code),
+            ClusterError::Api(status) | ClusterError::FieldConflict(status) => Some(status.code),
             ClusterError::Resource { cause, .. } => cause.status_code(),
             _ => None,
         }
-    }
-
-    pub fn is_not_found(&self) -> bool {
-        self.status_code() == Some(404)
     }
 }
 

@@ -18,10 +18,11 @@ use super::{Outcome, block_on, target};
 
 fn deploy_options(args: &DeployArgs) -> DeployOptions {
     DeployOptions {
-        take_ownership: args.take_ownership,
+        take_ownership: args.ownership.take_ownership,
         dry_run: args.dry_run,
         history_max: args.history.history_max,
         wait: (args.wait.wait || args.wait.atomic).then_some(args.wait.timeout),
+        force_conflicts: args.ownership.force_conflicts,
     }
 }
 
@@ -35,9 +36,14 @@ pub fn install_command(global: &GlobalArgs, args: InstallArgs) -> anyhow::Result
             description: args.deploy.description.as_deref(),
             deploy: deploy_options(&args.deploy),
         };
-        let outcome = changing(&session, &args.name, &args.deploy, async || {
-            install(&session, &options).await
-        })
+        let outcome = changing(
+            &session,
+            "install",
+            &args.name,
+            true,
+            &args.deploy,
+            async || install(&session, &options).await,
+        )
         .await?;
         print_deploy_outcome(&outcome)?;
         Ok(Outcome::Success)
@@ -60,9 +66,14 @@ pub fn upgrade_command(global: &GlobalArgs, args: UpgradeArgs) -> anyhow::Result
             description: args.deploy.description.as_deref(),
             deploy: deploy_options(&args.deploy),
         };
-        let outcome = changing(&session, &args.name, &args.deploy, async || {
-            upgrade(&session, &options).await
-        })
+        let outcome = changing(
+            &session,
+            "upgrade",
+            &args.name,
+            args.install,
+            &args.deploy,
+            async || upgrade(&session, &options).await,
+        )
         .await?;
         print_deploy_outcome(&outcome)?;
         Ok(Outcome::Success)
@@ -77,17 +88,20 @@ pub fn rollback_command(global: &GlobalArgs, args: RollbackArgs) -> anyhow::Resu
             revision: args.revision,
             description: args.description.as_deref(),
             deploy: DeployOptions {
-                take_ownership: false,
+                take_ownership: args.ownership.take_ownership,
                 dry_run: args.dry_run,
                 history_max: args.history.history_max,
                 wait: args.wait.then_some(args.timeout),
+                force_conflicts: args.ownership.force_conflicts,
             },
         };
         let record = if args.dry_run {
             rollback(&session, &options).await?
         } else {
             session
-                .locked(&args.name, async || rollback(&session, &options).await)
+                .locked("rollback", &args.name, async || {
+                    rollback(&session, &options).await
+                })
                 .await?
         };
         if args.dry_run {
@@ -116,7 +130,9 @@ pub fn uninstall_command(global: &GlobalArgs, args: UninstallArgs) -> anyhow::Re
             description: args.description.as_deref(),
         };
         let result = session
-            .locked(&args.name, async || uninstall(&session, &options).await)
+            .locked("uninstall", &args.name, async || {
+                uninstall(&session, &options).await
+            })
             .await?;
         for id in &result.kept {
             outln!("kept (resource policy \"keep\"): {id}");
@@ -133,7 +149,9 @@ pub fn uninstall_command(global: &GlobalArgs, args: UninstallArgs) -> anyhow::Re
 /// it), and holds the release's lock unless this is a dry run, which changes nothing.
 async fn changing(
     session: &Session,
+    verb: &str,
     name: &str,
+    install_allowed: bool,
     args: &DeployArgs,
     operation: impl AsyncFnOnce() -> anyhow::Result<DeployOutcome>,
 ) -> anyhow::Result<DeployOutcome> {
@@ -142,30 +160,36 @@ async fn changing(
     if args.dry_run {
         return operation().await;
     }
-    if args.create_namespace {
+    // An upgrade without --install never creates anything for a release that is missing.
+    if args.create_namespace && install_allowed {
         session.create_namespace().await?;
     }
     if !args.wait.atomic {
-        return session.locked(name, operation).await;
+        return session.locked(verb, name, operation).await;
     }
     session
-        .locked(name, async || {
+        .locked(verb, name, async || {
             let before = atomic::before(session, name).await?;
             let error = match operation().await {
                 Ok(outcome) => return Ok(outcome),
                 Err(error) => error,
             };
-            // The cause first, then what was done about it.
-            eprintln!("{}", crate::error_report(&error));
+            let cause = crate::error_report(&error);
             let undone = atomic::undo_failed(
                 session,
                 name,
                 before,
+                cause.trim_start_matches("error: "),
                 args.wait.timeout,
                 args.history.history_max,
             )
             .await
             .with_context(|| format!("release {name} failed, and undoing it failed too"))?;
+            let Some(undone) = undone else {
+                return Err(error);
+            };
+            // The cause first, then what was done about it.
+            eprintln!("{cause}");
             bail!("release {name}: {undone}")
         })
         .await

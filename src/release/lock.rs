@@ -84,7 +84,13 @@ pub async fn acquire(
         Err(error) => return Err(error.into()),
     };
     let (stop, stopped) = watch::channel(false);
-    let renewer = tokio::spawn(renew(api.clone(), lease, timeout, stopped));
+    let renewer = tokio::spawn(renew(
+        api.clone(),
+        lease,
+        holder.to_string(),
+        timeout,
+        stopped,
+    ));
     Ok(HeldLock {
         api,
         name,
@@ -99,7 +105,10 @@ async fn take_over_if_expired(
     release: &str,
     mine: Lease,
 ) -> Result<(Lease, Option<Expired>), LockError> {
-    let current = api.get(&lease_name(release)).await?;
+    let Some(current) = api.get_opt(&lease_name(release)).await? else {
+        // Released between our create and this read: try once more to create it.
+        return Ok((api.create(&PostParams::default(), &mine).await?, None));
+    };
     let spec = current.spec.clone().unwrap_or_default();
     let holder = spec
         .holder_identity
@@ -150,15 +159,20 @@ async fn take_over_if_expired(
             Ok((lease, Some(Expired { holder, renewed })))
         }
         Err(kube::Error::Api(status)) if status.code == 409 => {
-            let winner = api.get(&lease_name(release)).await?;
-            let spec = winner.spec.unwrap_or_default();
+            let winner = api
+                .get_opt(&lease_name(release))
+                .await?
+                .and_then(|l| l.spec)
+                .unwrap_or_default();
             Err(LockError::Held {
                 release: release.to_string(),
-                holder: spec.holder_identity.unwrap_or_default(),
-                since: spec
+                holder: winner
+                    .holder_identity
+                    .unwrap_or_else(|| "another operation".to_string()),
+                since: winner
                     .acquire_time
                     .map(|t| Timestamp::from_system(to_system(&t)).to_string())
-                    .unwrap_or_default(),
+                    .unwrap_or_else(|| "just now".to_string()),
             })
         }
         Err(error) => Err(error.into()),
@@ -182,30 +196,58 @@ fn new_lease(name: &str, holder: &str, timeout: Duration) -> Lease {
     .expect("a Lease built from known fields")
 }
 
-/// Renews the lease every third of its duration until told to stop. Returns the last
-/// version of the lease, so releasing it can use it as a precondition.
+/// Renews the lease every third of its duration until told to stop. A failed renewal is
+/// retried (the lease has two more thirds to live); the lock is given up only when someone
+/// else holds it. Returns the last version of the lease while it is still ours, so
+/// releasing it can use that as a precondition.
 async fn renew(
     api: Api<Lease>,
     mut lease: Lease,
+    holder: String,
     timeout: Duration,
     mut stop: watch::Receiver<bool>,
 ) -> Option<Lease> {
     let interval = (timeout / 3).max(Duration::from_millis(200));
+    let retry = (interval / 4).max(Duration::from_millis(100));
+    let mut wait = interval;
     loop {
         tokio::select! {
             _ = stop.changed() => return Some(lease),
-            () = tokio::time::sleep(interval) => {}
+            () = tokio::time::sleep(wait) => {}
         }
         if let Some(spec) = lease.spec.as_mut() {
             spec.renew_time = Some(MicroTime(jiff_now()));
         }
         let name = lease.metadata.name.clone().unwrap_or_default();
-        match api.replace(&name, &PostParams::default(), &lease).await {
-            Ok(renewed) => lease = renewed,
-            // Someone took the lease over (it had expired): nothing left to renew.
-            Err(_) => return None,
-        }
+        wait = match api.replace(&name, &PostParams::default(), &lease).await {
+            Ok(renewed) => {
+                lease = renewed;
+                interval
+            }
+            // Our copy is stale: a renewal whose answer was lost, or a takeover.
+            Err(kube::Error::Api(status)) if status.code == 409 || status.code == 404 => {
+                match api.get_opt(&name).await {
+                    Ok(Some(current)) if holder_of(&current) == Some(holder.as_str()) => {
+                        lease = current;
+                        retry
+                    }
+                    Err(_) => retry,
+                    Ok(other) => {
+                        let thief = other.as_ref().and_then(holder_of).unwrap_or("nobody");
+                        eprintln!(
+                            "warning: the release lock {name} expired and is now held by {thief}; this operation goes on without it"
+                        );
+                        return None;
+                    }
+                }
+            }
+            Err(_) => retry,
+        };
     }
+}
+
+fn holder_of(lease: &Lease) -> Option<&str> {
+    lease.spec.as_ref()?.holder_identity.as_deref()
 }
 
 impl HeldLock {

@@ -79,6 +79,12 @@ impl Status {
         )
     }
 
+    /// An operation started this revision and did not finish: pending, or an uninstall
+    /// in progress.
+    pub fn is_unfinished(self) -> bool {
+        self.is_pending() || self == Status::Uninstalling
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::PendingInstall => "pending-install",

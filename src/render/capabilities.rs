@@ -38,7 +38,7 @@ const BUILTIN_API_VERSIONS: &[&str] = &[
 #[derive(Debug, Clone)]
 pub struct Capabilities {
     pub kube_version: semver::Version,
-    /// `group/version` strings, plus `group/version/Kind` where known.
+    /// `group/version` strings (`v1` for the core group).
     pub api_versions: Vec<String>,
 }
 
@@ -68,7 +68,7 @@ impl Capabilities {
         let range = KubeVersionRange::parse(range_text).map_err(|_| RenderError::KubeVersion {
             chart: chart.metadata.name.clone(),
             range: range_text.clone(),
-            actual: self.kube_version.to_string(),
+            actual: format!("v{}", self.kube_version),
         })?;
         if range.matches(&self.kube_version) {
             Ok(())

@@ -40,7 +40,10 @@ pub enum Field {
 /// A syntax error, with its 1-based line within the document.
 pub struct SyntaxError {
     pub message: String,
+    /// 1-based, within the document.
     pub line: usize,
+    /// 1-based.
+    pub column: usize,
 }
 
 /// Walks the document's events once.
@@ -57,6 +60,7 @@ pub fn inspect(text: &str) -> Result<Inspected, SyntaxError> {
             return Err(SyntaxError {
                 message: problem,
                 line: span.start.line(),
+                column: span.start.col() + 1,
             });
         }
     }
@@ -64,14 +68,18 @@ pub fn inspect(text: &str) -> Result<Inspected, SyntaxError> {
 }
 
 fn syntax_error(error: ScanError) -> SyntaxError {
+    // The parser appends its own position ("at char 62 line 6 column 6"), counted within
+    // this document; callers report it within the whole output instead.
     let text = error.to_string();
-    let message = match text.rfind(" at line ") {
-        Some(cut) => text[..cut].to_string(),
-        None => text,
-    };
+    let message = [" at char ", " at line "]
+        .iter()
+        .filter_map(|marker| text.find(marker))
+        .min()
+        .map_or(text.clone(), |cut| text[..cut].to_string());
     SyntaxError {
         message,
         line: error.marker().line(),
+        column: error.marker().col() + 1,
     }
 }
 

@@ -28,7 +28,9 @@ impl Manifest {
             let problem = yaml::describe(&e);
             RenderError::InvalidYaml {
                 template: self.source.clone(),
-                line: problem.position.map(|(line, _)| line as usize),
+                position: problem
+                    .position
+                    .map(|(line, column)| (line as usize, column as usize)),
                 message: problem.message,
                 excerpt: String::new(),
             }
@@ -42,10 +44,31 @@ impl Manifest {
 pub struct ResourceId {
     pub api_version: String,
     pub kind: String,
-    /// `None` for cluster-scoped objects and for namespaced ones that take the release's.
+    /// `None` for cluster-scoped objects; in a rendered manifest, also for namespaced
+    /// ones that take the release's (inventories record the namespace they went to).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     pub name: String,
+}
+
+impl ResourceId {
+    /// The API group; empty for the core group.
+    pub fn group(&self) -> &str {
+        self.api_version
+            .rsplit_once('/')
+            .map_or("", |(group, _)| group)
+    }
+
+    /// What makes two ids the same object, whichever API version names it: moving a
+    /// PodDisruptionBudget from policy/v1beta1 to policy/v1 does not make a new object.
+    pub fn object_key(&self) -> (&str, &str, Option<&str>, &str) {
+        (
+            self.group(),
+            &self.kind,
+            self.namespace.as_deref(),
+            &self.name,
+        )
+    }
 }
 
 impl fmt::Display for ResourceId {
@@ -72,7 +95,7 @@ pub fn parse_template_output(source: &str, output: &str) -> Result<Vec<Manifest>
                 let line = doc.first_line + error.line.max(1) - 1;
                 return Err(RenderError::InvalidYaml {
                     template: source.to_string(),
-                    line: Some(line),
+                    position: Some((line, error.column)),
                     message: error.message,
                     excerpt: excerpt(output, Some(line)),
                 });

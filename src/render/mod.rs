@@ -57,10 +57,11 @@ pub enum RenderError {
     /// Tera's own report: message plus a `file:line:col` code frame.
     #[error(transparent)]
     Template(tera::Error),
-    #[error("{template}: rendered output is not valid YAML{}: {message}{}", at_line(*line), framed(excerpt))]
+    #[error("{template}: rendered output is not valid YAML{}: {message}{}", at_position(*position), framed(excerpt))]
     InvalidYaml {
         template: String,
-        line: Option<usize>,
+        /// Line and column within the template's rendered output.
+        position: Option<(usize, usize)>,
         message: String,
         excerpt: String,
     },
@@ -72,6 +73,12 @@ pub enum RenderError {
         line: usize,
         missing: String,
     },
+    #[error("{object} is rendered twice, by {first} and by {second}")]
+    Duplicate {
+        object: String,
+        first: String,
+        second: String,
+    },
     #[error("chart \"{0}\" is a library chart: it has no manifests to render or install")]
     LibraryChart(String),
     #[error("chart \"{chart}\" requires Kubernetes {range}, but the target is {actual}")]
@@ -82,8 +89,10 @@ pub enum RenderError {
     },
 }
 
-fn at_line(line: Option<usize>) -> String {
-    line.map(|l| format!(" at line {l}")).unwrap_or_default()
+fn at_position(position: Option<(usize, usize)>) -> String {
+    position
+        .map(|(line, column)| format!(" at line {line}, column {column}"))
+        .unwrap_or_default()
 }
 
 fn framed(excerpt: &str) -> String {
@@ -208,6 +217,29 @@ pub fn render(
             TemplateOutput::Manifests(list) => manifests.extend(list),
         }
     }
+    check_unique(&manifests, &release.namespace)?;
     sort_for_install(&mut manifests);
     Ok(Rendered { manifests, notes })
+}
+
+/// Two documents for one object would be applied in a race, the last one winning.
+fn check_unique(manifests: &[Manifest], namespace: &str) -> Result<(), RenderError> {
+    let mut seen = std::collections::HashMap::new();
+    for manifest in manifests {
+        let id = &manifest.id;
+        let key = (
+            id.group(),
+            id.kind.as_str(),
+            id.namespace.as_deref().unwrap_or(namespace),
+            id.name.as_str(),
+        );
+        if let Some(first) = seen.insert(key, manifest.source.as_str()) {
+            return Err(RenderError::Duplicate {
+                object: format!("{} {}", id.kind, id.name),
+                first: first.to_string(),
+                second: manifest.source.clone(),
+            });
+        }
+    }
+    Ok(())
 }

@@ -242,3 +242,12 @@ fn a_bad_command_line_exits_1_and_help_exits_0() {
     assert_eq!(output.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&output.stdout).contains("Usage: rchart"));
 }
+
+#[test]
+fn an_object_rendered_twice_names_both_templates() {
+    assert_template_fails(
+        &bad("duplicate-object"),
+        &[],
+        &["ConfigMap same is rendered twice, by templates/a.yaml and by templates/b.yaml"],
+    );
+}

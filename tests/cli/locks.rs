@@ -231,3 +231,38 @@ fn an_uncontended_lock_costs_two_requests() {
     assert_eq!(lease_requests.len(), 2, "{lease_requests:?}");
     assert!(lease_requests[0].starts_with("POST") && lease_requests[1].starts_with("DELETE"));
 }
+
+#[test]
+fn a_failed_lock_renewal_is_retried_and_the_lock_still_released() {
+    let cluster = TestCluster::start();
+    install(&cluster);
+    // Long enough for several renewals at a 1 s lock timeout (one every 333 ms).
+    let slow = cluster
+        .server
+        .add_fault(Fault::delay(Some("/deployments/"), Duration::from_millis(1500)).persistent());
+    cluster.server.add_fault(Fault::fail_writes_to(
+        "leases",
+        "rchart.release.web",
+        500,
+        "etcd timeout",
+    ));
+    cluster.server.clear_requests();
+    let mut args = upgrade_args("renewed");
+    args.extend(["--lock-timeout".to_string(), "1s".to_string()]);
+    cluster.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    cluster.server.remove_fault(slow);
+    let renewals = cluster
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PUT" && r.path.contains("/leases/"))
+        .count();
+    assert!(
+        renewals >= 2,
+        "the failed renewal was retried: {renewals} renewals"
+    );
+    assert!(
+        cluster.names("leases", NS).is_empty(),
+        "the lock was released"
+    );
+}

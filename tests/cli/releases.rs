@@ -654,3 +654,145 @@ fn an_invalid_release_name_is_refused_before_anything_is_created() {
         "not even a lock was taken"
     );
 }
+
+/// A chart whose one ConfigMap has a fixed name, so two releases collide on it.
+fn fixed_name_chart(dir: &std::path::Path) -> String {
+    let chart = dir.join("fixed");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: fixed\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\ndata:\n  owner: {{ release.name }}\n",
+    )
+    .unwrap();
+    chart.display().to_string()
+}
+
+#[test]
+fn an_uninstalled_release_does_not_take_back_what_another_release_now_owns() {
+    let cluster = TestCluster::start();
+    cluster.create_namespace(NS);
+    let dir = tempfile::tempdir().unwrap();
+    let chart = fixed_name_chart(dir.path());
+    cluster.run(&["install", "a", &chart, "-n", NS]);
+    cluster.run(&["upgrade", "a", &chart, "-n", NS]);
+    cluster.run(&["uninstall", "a", "-n", NS, "--keep-history"]);
+    cluster.run(&["install", "b", &chart, "-n", NS]);
+
+    let err = cluster.fail(&["install", "a", &chart, "-n", NS]);
+    assert!(
+        err.contains("ConfigMap backend-dev/shared (release backend-dev/b)"),
+        "{err}"
+    );
+    let err = cluster.fail(&["upgrade", "a", &chart, "-n", NS, "--install"]);
+    assert!(err.contains("(release backend-dev/b)"), "{err}");
+    let live = cluster.get("configmaps", NS, "shared").unwrap();
+    assert_eq!(live["data"]["owner"], "b");
+    assert_eq!(
+        live["metadata"]["annotations"]["rchart.io/release-name"],
+        "b"
+    );
+}
+
+#[test]
+fn a_field_another_manager_changed_stops_the_upgrade_until_forced() {
+    let cluster = TestCluster::start();
+    cluster.install_dev("web");
+    // `kubectl scale` takes .spec.replicas over.
+    let url = format!(
+        "{}/apis/apps/v1/namespaces/{NS}/deployments/web-multiroute?fieldManager=kubectl-scale",
+        cluster.server.url()
+    );
+    ureq::patch(&url)
+        .header(
+            "Authorization",
+            &format!("Bearer {}", cluster.server.token()),
+        )
+        .header("Content-Type", "application/merge-patch+json")
+        .send(r#"{"spec":{"replicas":3}}"#.as_bytes())
+        .unwrap();
+    let args = [
+        "upgrade",
+        "web",
+        &bundled_chart(),
+        "-f",
+        &dev_values(),
+        "-n",
+        NS,
+    ];
+    let err = cluster.fail(&args);
+    assert!(
+        err.contains("Deployment backend-dev/web-multiroute"),
+        "{err}"
+    );
+    assert!(err.contains("kubectl-scale"), "{err}");
+    assert!(
+        err.contains("--force-conflicts takes these fields over"),
+        "{err}"
+    );
+    let mut forced = args.to_vec();
+    forced.push("--force-conflicts");
+    cluster.run(&forced);
+    let deployment = cluster.get("deployments", NS, "web-multiroute").unwrap();
+    assert_eq!(deployment["spec"]["replicas"], 1);
+}
+
+#[test]
+fn a_plain_rollback_restores_the_last_revision_that_was_deployed() {
+    let cluster = TestCluster::start();
+    cluster.install_dev("web");
+    for _ in 0..2 {
+        cluster
+            .server
+            .add_fault(rchart_test_apiserver::Fault::fail_writes_to(
+                "deployments",
+                "web-multiroute",
+                500,
+                "boom",
+            ));
+        cluster.fail(&[
+            "upgrade",
+            "web",
+            &bundled_chart(),
+            "-f",
+            &dev_values(),
+            "-n",
+            NS,
+        ]);
+    }
+    let out = cluster.run(&["rollback", "web", "-n", NS]);
+    assert!(out.contains("REVISION: 4"), "{out}");
+    let history = cluster.history("web", NS);
+    assert_eq!(history[3]["description"], "Rollback to 1");
+    assert_eq!(history[3]["status"], "deployed");
+}
+
+#[test]
+fn a_record_update_that_fails_once_is_tried_again() {
+    let cluster = TestCluster::start();
+    cluster.create_namespace(NS);
+    // The update that marks revision 1 deployed fails once with a server error.
+    cluster
+        .server
+        .add_fault(rchart_test_apiserver::Fault::fail_writes_to(
+            "secrets",
+            "rchart.release.v1.web.v1",
+            500,
+            "etcd timeout",
+        ));
+    let out = cluster.run(&[
+        "install",
+        "web",
+        &bundled_chart(),
+        "-f",
+        &dev_values(),
+        "-n",
+        NS,
+    ]);
+    assert!(out.contains("STATUS: deployed"), "{out}");
+    assert_eq!(cluster.history("web", NS)[0]["status"], "deployed");
+}

@@ -224,9 +224,15 @@ fn injected_failures_leave_a_well_defined_release() {
     cluster.server.remove_fault(slow);
 
     // A dropped connection while applying the Deployment.
-    cluster
-        .server
-        .add_fault(Fault::drop_connection("/deployments/web-multiroute"));
+    let apply_of_the_deployment = rchart_test_apiserver::RequestMatch {
+        method: Some("PATCH".to_string()),
+        path_contains: Some("/deployments/web-multiroute".to_string()),
+        ..Default::default()
+    };
+    cluster.server.add_fault(Fault::new(
+        apply_of_the_deployment,
+        rchart_test_apiserver::FaultAction::Drop,
+    ));
     let output = run(
         &cluster,
         &["upgrade", "web"],
