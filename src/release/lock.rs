@@ -264,10 +264,25 @@ impl HeldLock {
             }),
             ..DeleteParams::default()
         };
-        match self.api.delete(&self.name, &params).await {
-            Ok(_) => Ok(()),
-            Err(kube::Error::Api(status)) if status.code == 404 || status.code == 409 => Ok(()),
-            Err(error) => Err(error),
+        // A lock left behind blocks the release until it expires: a request that got no
+        // answer is sent again, and server errors are tried again.
+        const ATTEMPTS: u32 = 3;
+        let mut attempt = 1;
+        loop {
+            match self.api.delete(&self.name, &params).await {
+                Ok(_) => return Ok(()),
+                Err(kube::Error::Api(status)) if status.code == 404 || status.code == 409 => {
+                    return Ok(());
+                }
+                Err(kube::Error::Api(status)) if status.code < 500 => {
+                    return Err(kube::Error::Api(status));
+                }
+                Err(error) if attempt == ATTEMPTS => return Err(error),
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+                    attempt += 1;
+                }
+            }
         }
     }
 }

@@ -411,19 +411,30 @@ impl ReleaseStore {
     }
 
     /// Deletes the chunk Secrets of one write, as a clean-up: a failure only leaves Secrets
-    /// that no head names, which go when their revision is deleted.
+    /// that no head names, which go when their revision is deleted. A request that got no
+    /// answer (the connection the failed write used may have been closed under it) is sent
+    /// again.
     async fn discard_chunks(&self, record: &ReleaseRecord, chunk_set: Option<&ChunkSet>) {
+        const ATTEMPTS: usize = 3;
         let Some(set) = chunk_set else {
             return;
         };
         let selector = secrets::write_selector(&record.name, record.revision, &set.write_id);
-        let _ = self
-            .api
-            .delete_collection(
-                &DeleteParams::default(),
-                &ListParams::default().labels(&selector),
-            )
-            .await;
+        for _ in 0..ATTEMPTS {
+            let deleted = self
+                .api
+                .delete_collection(
+                    &DeleteParams::default(),
+                    &ListParams::default().labels(&selector),
+                )
+                .await;
+            if !matches!(
+                deleted,
+                Err(kube::Error::HyperError(_) | kube::Error::Service(_))
+            ) {
+                return;
+            }
+        }
     }
 }
 

@@ -193,9 +193,6 @@ async fn respond(
     if decision.drop {
         return Err(DroppedConnection);
     }
-    if let Some(error) = decision.respond {
-        return Ok(error_response(&error));
-    }
     let (parts, body) = request.into_parts();
     let body = match axum::body::to_bytes(Body::new(body), MAX_BODY_BYTES).await {
         Ok(body) => body,
@@ -208,6 +205,12 @@ async fn respond(
             return Ok(error_response(&error));
         }
     };
+    // An injected failure answers after the body was read, as the real server's storage
+    // and admission errors do; answering before it would close the connection under the
+    // client's next request.
+    if let Some(error) = decision.respond {
+        return Ok(error_response(&error));
+    }
     let request = Request::from_parts(parts, body);
     Ok(route_request(shared, route, query, request))
 }
