@@ -796,3 +796,49 @@ fn a_record_update_that_fails_once_is_tried_again() {
     assert!(out.contains("STATUS: deployed"), "{out}");
     assert_eq!(cluster.history("web", NS)[0]["status"], "deployed");
 }
+
+#[test]
+fn history_max_deletes_the_oldest_records_but_never_the_deployed_one() {
+    let cluster = TestCluster::start();
+    cluster.install_dev("web");
+    for route in ["a", "b", "c", "d"] {
+        cluster.run(&[
+            "upgrade",
+            "web",
+            &bundled_chart(),
+            "-f",
+            &dev_values(),
+            "-n",
+            NS,
+            "--set",
+            &format!("routes./route1={route}"),
+            "--history-max",
+            "3",
+        ]);
+    }
+    let revisions: Vec<u64> = cluster
+        .history("web", NS)
+        .iter()
+        .map(|r| r["revision"].as_u64().unwrap())
+        .collect();
+    assert_eq!(revisions, [3, 4, 5]);
+    assert_eq!(cluster.records(NS).len(), 3);
+
+    // Rolled back to revision 4, then upgraded with a limit of 1: only the new one stays.
+    cluster.run(&["rollback", "web", "4", "-n", NS]);
+    cluster.run(&[
+        "upgrade",
+        "web",
+        &bundled_chart(),
+        "-f",
+        &dev_values(),
+        "-n",
+        NS,
+        "--history-max",
+        "1",
+    ]);
+    let history = cluster.history("web", NS);
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!(history[0]["status"], "deployed");
+    assert_eq!(history[0]["revision"], 7);
+}
