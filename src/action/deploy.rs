@@ -186,6 +186,19 @@ pub fn obsolete(
         .collect()
 }
 
+/// Lets the catalog resolve kinds that CRDs among `manifests` define, so a chart can
+/// carry a CRD and objects of its kind: install order applies the CRD first.
+pub fn learn_crds(catalog: &mut Catalog, manifests: &[Manifest]) {
+    let crds: Vec<serde_json::Value> = manifests
+        .iter()
+        .filter(|m| {
+            m.id.kind == "CustomResourceDefinition" && m.id.group() == "apiextensions.k8s.io"
+        })
+        .filter_map(|m| m.object().ok())
+        .collect();
+    catalog.learn_crds(&crds);
+}
+
 /// Reads every planned object and refuses, naming them, to touch objects that belong to
 /// another release or to none, unless `take_ownership`; then those are applied with
 /// force, which adopts their fields.
@@ -226,6 +239,7 @@ pub async fn deploy(
         .catalog
         .resolve_groups(&session.cluster, api_versions.chain(previous_versions))
         .await?;
+    learn_crds(deployment.catalog, &deployment.manifests);
     let mut planned = plan(deployment.catalog, &deployment.manifests, owner)?;
     claim(session, &mut planned, owner, options.take_ownership).await?;
     let apply_options = ApplyOptions {

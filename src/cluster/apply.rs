@@ -6,8 +6,12 @@
 
 use std::collections::BTreeMap;
 
+use std::time::Duration;
+
 use futures_util::stream::{self, StreamExt, TryStreamExt};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::runtime::wait::{await_condition, conditions};
 use serde_json::Value;
 
 use super::{Catalog, Cluster, ClusterError, ForeignObject, KindInfo};
@@ -83,13 +87,17 @@ pub fn plan(
                 cause: Box::new(ClusterError::Manifest(e.to_string())),
             })?;
             stamp(&mut object, owner, namespace.as_deref());
-            let keep = object
-                .pointer(&format!(
-                    "/metadata/annotations/{}",
-                    RESOURCE_POLICY_ANNOTATION.replace('/', "~1")
-                ))
-                .and_then(Value::as_str)
-                == Some("keep");
+            // Deleting a CRD deletes every object of its kind in the cluster, other
+            // releases' too: CRDs are kept, like objects annotated
+            // `rchart.io/resource-policy: keep`.
+            let keep = manifest.id.kind == "CustomResourceDefinition"
+                || object
+                    .pointer(&format!(
+                        "/metadata/annotations/{}",
+                        RESOURCE_POLICY_ANNOTATION.replace('/', "~1")
+                    ))
+                    .and_then(Value::as_str)
+                    == Some("keep");
             Ok(Planned {
                 id,
                 kind,
@@ -215,33 +223,38 @@ pub async fn apply_all(
     params.dry_run = options.dry_run;
     let mut answers: Vec<Option<Value>> = vec![None; planned.len()];
     for group in groups_in_install_order(planned) {
-        let results: Vec<(usize, Result<Value, ClusterError>)> = stream::iter(group)
-            .map(|index| {
-                let item = &planned[index];
-                let mut params = params.clone();
-                params.force |= item.force;
-                async move {
-                    let api = api_for(cluster, &item.kind, item.id.namespace.as_deref());
-                    let result = api
-                        .patch(&item.id.name, &params, &Patch::Apply(&item.object))
-                        .await
-                        .map(|live| serde_json::to_value(live).unwrap_or(Value::Null))
-                        .map_err(|e| match e {
-                            // Fields another manager owns (kubectl scale, kubectl edit).
-                            kube::Error::Api(status) if status.code == 409 => {
-                                ClusterError::Resource {
-                                    resource: item.id.clone(),
-                                    cause: Box::new(ClusterError::FieldConflict(status)),
+        let results: Vec<(usize, Result<Value, ClusterError>)> =
+            stream::iter(group.iter().copied())
+                .map(|index| {
+                    let item = &planned[index];
+                    let mut params = params.clone();
+                    params.force |= item.force;
+                    async move {
+                        // The server cannot check an object whose CRD it has not seen yet.
+                        if params.dry_run && item.kind.from_pending_crd {
+                            return (index, Ok(item.object.clone()));
+                        }
+                        let api = api_for(cluster, &item.kind, item.id.namespace.as_deref());
+                        let result = api
+                            .patch(&item.id.name, &params, &Patch::Apply(&item.object))
+                            .await
+                            .map(|live| serde_json::to_value(live).unwrap_or(Value::Null))
+                            .map_err(|e| match e {
+                                // Fields another manager owns (kubectl scale, kubectl edit).
+                                kube::Error::Api(status) if status.code == 409 => {
+                                    ClusterError::Resource {
+                                        resource: item.id.clone(),
+                                        cause: Box::new(ClusterError::FieldConflict(status)),
+                                    }
                                 }
-                            }
-                            e => resource_error(cluster, &item.id, e),
-                        });
-                    (index, result)
-                }
-            })
-            .buffer_unordered(CONCURRENCY)
-            .collect()
-            .await;
+                                e => resource_error(cluster, &item.id, e),
+                            });
+                        (index, result)
+                    }
+                })
+                .buffer_unordered(CONCURRENCY)
+                .collect()
+                .await;
         let mut first_error = None;
         for (index, result) in results {
             match result {
@@ -254,8 +267,53 @@ pub async fn apply_all(
         if let Some((_, error)) = first_error {
             return Err(error);
         }
+        if !options.dry_run {
+            wait_for_crds(cluster, planned, &group).await?;
+        }
     }
     Ok(answers.into_iter().map(Option::unwrap_or_default).collect())
+}
+
+/// How long a CustomResourceDefinition may take to be served, before objects of its kind
+/// can be applied.
+const CRD_ESTABLISHED_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Waits until the CRDs among `group` are established, so the objects of their kinds
+/// that come later in the install order can be created.
+async fn wait_for_crds(
+    cluster: &Cluster,
+    planned: &[Planned],
+    group: &[usize],
+) -> Result<(), ClusterError> {
+    for &index in group {
+        let item = &planned[index];
+        if item.id.kind != "CustomResourceDefinition" {
+            continue;
+        }
+        let api: Api<CustomResourceDefinition> = Api::all(cluster.client.clone());
+        let established = await_condition(api, &item.id.name, conditions::is_crd_established());
+        match tokio::time::timeout(CRD_ESTABLISHED_TIMEOUT, established).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => {
+                return Err(ClusterError::Resource {
+                    resource: item.id.clone(),
+                    cause: Box::new(ClusterError::Manifest(format!(
+                        "waiting for it to be established: {error}"
+                    ))),
+                });
+            }
+            Err(_) => {
+                return Err(ClusterError::Resource {
+                    resource: item.id.clone(),
+                    cause: Box::new(ClusterError::Manifest(format!(
+                        "not established after {}s",
+                        CRD_ESTABLISHED_TIMEOUT.as_secs()
+                    ))),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Indices of `planned` grouped by kind, groups in install order.

@@ -1,7 +1,7 @@
 //! Which kinds the cluster serves, and under which resource names: the cluster is asked
 //! once per command, never guessed (CRDs have irregular plurals).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use kube::core::GroupVersionKind;
 use kube::discovery::{ApiResource, Discovery, Scope};
@@ -12,6 +12,9 @@ use super::{Cluster, ClusterError};
 pub struct Catalog {
     discovery: Option<Discovery>,
     api_versions: Vec<String>,
+    /// Kinds defined by CustomResourceDefinitions that are about to be applied with them,
+    /// so a chart can carry a CRD and objects of its kind together.
+    pending: BTreeMap<(String, String, String), KindInfo>,
 }
 
 /// How to reach objects of one kind.
@@ -19,6 +22,9 @@ pub struct Catalog {
 pub struct KindInfo {
     pub resource: ApiResource,
     pub namespaced: bool,
+    /// Defined by a CRD applied in the same operation: the server cannot validate
+    /// objects of this kind before that CRD exists.
+    pub from_pending_crd: bool,
 }
 
 impl Catalog {
@@ -36,6 +42,7 @@ impl Catalog {
                 Ok(Self {
                     discovery: Some(discovery),
                     api_versions,
+                    pending: BTreeMap::new(),
                 })
             }
             Err(error) if is_transport(&error) => Err(cluster.describe(error)),
@@ -54,6 +61,7 @@ impl Catalog {
                 Ok(Self {
                     discovery: None,
                     api_versions,
+                    pending: BTreeMap::new(),
                 })
             }
         }
@@ -94,11 +102,57 @@ impl Catalog {
             .map(|(resource, capabilities)| KindInfo {
                 resource,
                 namespaced: capabilities.scope == Scope::Namespaced,
+                from_pending_crd: false,
+            })
+            .or_else(|| {
+                let key = (group.to_string(), version.to_string(), kind.to_string());
+                self.pending.get(&key).cloned()
             })
             .ok_or_else(|| ClusterError::UnknownKind {
                 api_version: api_version.to_string(),
                 kind: kind.to_string(),
             })
+    }
+
+    /// Learns the kinds that CustomResourceDefinition `objects` define, for the objects of
+    /// those kinds that go with them. A CRD names its group, plural, scope and versions, so
+    /// nothing has to be guessed.
+    pub fn learn_crds<'o>(&mut self, objects: impl IntoIterator<Item = &'o serde_json::Value>) {
+        for crd in objects {
+            let text = |pointer: &str| {
+                crd.pointer(pointer)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let (group, kind, plural) = (
+                text("/spec/group"),
+                text("/spec/names/kind"),
+                text("/spec/names/plural"),
+            );
+            let namespaced = text("/spec/scope") != "Cluster";
+            let versions = crd
+                .pointer("/spec/versions")
+                .and_then(|v| v.as_array())
+                .into_iter()
+                .flatten();
+            for version in versions.filter_map(|v| v.get("name").and_then(|n| n.as_str())) {
+                let resource = ApiResource {
+                    group: group.clone(),
+                    version: version.to_string(),
+                    api_version: format!("{group}/{version}"),
+                    kind: kind.clone(),
+                    plural: plural.clone(),
+                };
+                let info = KindInfo {
+                    resource,
+                    namespaced,
+                    from_pending_crd: true,
+                };
+                self.pending
+                    .insert((group.clone(), version.to_string(), kind.clone()), info);
+            }
+        }
     }
 }
 

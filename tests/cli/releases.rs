@@ -842,3 +842,83 @@ fn history_max_deletes_the_oldest_records_but_never_the_deployed_one() {
     assert_eq!(history[0]["status"], "deployed");
     assert_eq!(history[0]["revision"], 7);
 }
+
+/// A chart that carries a CustomResourceDefinition and an object of its kind.
+fn crd_chart(dir: &std::path::Path) -> String {
+    let chart = dir.join("gadgets");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: gadgets\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(chart.join("values.yaml"), "size: 1\n").unwrap();
+    std::fs::write(
+        chart.join("templates/crd.yaml"),
+        "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gadgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: gadgets, singular: gadget, kind: Gadget}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/gadget.yaml"),
+        "apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: {{ release.name }}-gadget\nspec:\n  size: {{ values.size }}\n",
+    )
+    .unwrap();
+    chart.display().to_string()
+}
+
+#[test]
+fn a_chart_can_carry_a_crd_and_objects_of_its_kind() {
+    let cluster = TestCluster::start();
+    cluster.create_namespace(NS);
+    let dir = tempfile::tempdir().unwrap();
+    let chart = crd_chart(dir.path());
+
+    let printed = cluster.run(&["install", "g", &chart, "-n", NS, "--dry-run"]);
+    assert!(printed.contains("kind: Gadget"), "{printed}");
+    assert!(
+        cluster
+            .get("customresourcedefinitions", "", "gadgets.example.com")
+            .is_none()
+    );
+
+    cluster.run(&["install", "g", &chart, "-n", NS]);
+    assert!(
+        cluster
+            .get("customresourcedefinitions", "", "gadgets.example.com")
+            .is_some()
+    );
+    let gadget = cluster
+        .get("gadgets", NS, "g-gadget")
+        .expect("the Gadget exists");
+    assert_eq!(gadget["spec"]["size"], 1);
+
+    cluster.run(&["upgrade", "g", &chart, "-n", NS, "--set", "size=2"]);
+    assert_eq!(
+        cluster.get("gadgets", NS, "g-gadget").unwrap()["spec"]["size"],
+        2
+    );
+
+    // Deleting a CRD would delete every Gadget in the cluster: it is kept.
+    let out = cluster.run(&["uninstall", "g", "-n", NS]);
+    assert!(out.contains("kept"), "{out}");
+    assert!(cluster.get("gadgets", NS, "g-gadget").is_none());
+    assert!(
+        cluster
+            .get("customresourcedefinitions", "", "gadgets.example.com")
+            .is_some()
+    );
+}

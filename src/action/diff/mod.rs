@@ -16,7 +16,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-use super::deploy::live_inventory;
+use super::deploy::{learn_crds, live_inventory};
 use super::rollback::rollback_target;
 use super::session::{Session, ensure_not_pending};
 use super::upgrade::{ValuesMode, prepare_upgrade};
@@ -186,6 +186,7 @@ async fn resolve_groups(
     catalog
         .resolve_groups(&session.cluster, api_versions.chain(inventory_versions))
         .await?;
+    learn_crds(catalog, manifests);
     Ok(())
 }
 
