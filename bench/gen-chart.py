@@ -28,6 +28,6 @@ for t in range(templates):
         "  labels:{{ include(name=\"templates/_labels.tpl\") | nindent(width=4) }}\n"
         "data:\n"
         "{% for key, value in values.settings %}"
-        f"  {{{{ key }}}}: {{{{ value ~ \"-{t}\" | quote }}}}\n"
+        f"  {{{{ key }}}}: {{{{ (value ~ \"-{t}\") | quote }}}}\n"
         "{% endfor %}"
     )
