@@ -9,8 +9,8 @@
 
 mod simple;
 
+use foldhash::HashSet;
 use std::borrow::Cow;
-use std::collections::HashSet;
 
 use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, ScanError};
 
@@ -186,7 +186,7 @@ impl<'input> Walker<'input> {
                 self.record(field, Field::NotText("a mapping"));
                 self.note_root(RootKind::Mapping);
                 self.stack.push(Frame::Mapping {
-                    keys: HashSet::new(),
+                    keys: HashSet::default(),
                     expecting_key: true,
                     key: None,
                 });
@@ -222,10 +222,9 @@ impl<'input> Walker<'input> {
             key,
         }) = self.stack.last_mut()
         {
-            if keys.contains(&value) {
+            if !keys.insert(value.clone()) {
                 return Some(format!("duplicate mapping key \"{value}\""));
             }
-            keys.insert(value.clone());
             *key = Some(value);
             *expecting = false;
             return None;
@@ -330,10 +329,11 @@ enum IdentityField {
 /// Asks the same parser that builds objects, so the two can never disagree.
 fn plain_scalar_type(value: &str) -> Option<&'static str> {
     // Nearly every identity value is a word with letters in it; only those that could be
-    // something else are worth a parse.
+    // something else are worth a parse: numbers, and short words such as `yes`, `off`,
+    // `null` or `nan`.
     let could_be_other = value.is_empty()
-        || value.len() <= 5
-        || value.starts_with(|c: char| c.is_ascii_digit() || "+-.~".contains(c));
+        || value.starts_with(|c: char| c.is_ascii_digit() || "+-.~".contains(c))
+        || (value.len() <= 5 && value.starts_with(|c: char| "yYnNtTfFoOiI".contains(c)));
     if !could_be_other {
         return None;
     }
@@ -383,6 +383,69 @@ mod tests {
         assert!(matches!(id.namespace, Some(Field::NotText("a number"))));
         let quoted = identity("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: \"no\"\n");
         assert_eq!(text(&quoted.name), Some("no"));
+    }
+
+    #[test]
+    fn only_strings_skip_the_parse() {
+        let parsed = |word: &str| match crate::yaml::from_str::<serde_json::Value>(word) {
+            Ok(serde_json::Value::String(_)) | Err(_) => None,
+            Ok(serde_json::Value::Null) => Some("null"),
+            Ok(serde_json::Value::Bool(_)) => Some("a boolean"),
+            Ok(serde_json::Value::Number(_)) => Some("a number"),
+            Ok(_) => None,
+        };
+        for word in [
+            "y",
+            "Y",
+            "yes",
+            "Yes",
+            "YES",
+            "n",
+            "N",
+            "no",
+            "No",
+            "NO",
+            "true",
+            "True",
+            "TRUE",
+            "false",
+            "False",
+            "FALSE",
+            "on",
+            "On",
+            "ON",
+            "off",
+            "Off",
+            "OFF",
+            "null",
+            "Null",
+            "NULL",
+            "~",
+            "nan",
+            "NaN",
+            "inf",
+            "Inf",
+            "infinity",
+            "Infinity",
+            ".inf",
+            "-.inf",
+            ".nan",
+            "0x1f",
+            "0o17",
+            "0755",
+            "1e3",
+            "1_000",
+            "12:30:00",
+            "+1",
+            "v1",
+            "web",
+            "yes-please",
+            "nope",
+            "Off-by-one",
+            "ConfigMap",
+        ] {
+            assert_eq!(plain_scalar_type(word), parsed(word), "{word}");
+        }
     }
 
     #[test]
