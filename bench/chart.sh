@@ -6,6 +6,9 @@
 # package under 10 ms. Figures are reported next to a baseline from the same run:
 # `rchart --version`, which is process start-up and nothing else.
 #
+# Wall times on a shared VM drift by half from one hour to the next, so where valgrind is
+# installed the script also counts instructions (callgrind), which do not drift.
+#
 # Usage: bench/chart.sh            (builds the release binary first; needs hyperfine)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,3 +38,19 @@ print(f"{'command':<10} {'median ms':>10} {'min ms':>8} {'x start-up':>11} {'pea
 for name, result, mem in zip(["start-up", "template", "package"], results, rss):
     print(f"{name:<10} {result['median']*1000:>10.2f} {result['min']*1000:>8.2f} {result['median']/base:>11.1f} {mem:>12.1f}")
 PY
+
+if command -v valgrind >/dev/null; then
+    instructions() {
+        valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null |
+            sed -n 's/.*refs: *//p' | tr -d ,
+    }
+    base=$(instructions "$rchart" --version)
+    template=$(instructions "$rchart" template "$work/bench")
+    package=$(instructions "$rchart" package "$work/bench" -d "$work/dist")
+    echo
+    printf '%-10s %14s %11s\n' command instructions "x start-up"
+    for row in "start-up $base" "template $template" "package $package"; do
+        set -- $row
+        printf '%-10s %14s %11.1f\n' "$1" "$2" "$(awk -v n="$2" -v d="$base" 'BEGIN { print n / d }')"
+    done
+fi
