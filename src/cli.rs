@@ -141,7 +141,7 @@ pub struct PackageArgs {
     /// Set the app version in the archive
     #[arg(long, value_name = "VERSION")]
     pub app_version: Option<String>,
-    /// Print the archive's path and digest as JSON
+    /// Print only the archive's digest, as JSON: {"sha256": "…"}
     #[arg(short = 'o', long, value_enum)]
     pub output: Option<PackageOutput>,
 }

@@ -12,10 +12,10 @@ pub fn run(args: PackageArgs) -> anyhow::Result<Outcome> {
         mtime: mtime_from_env()?,
     })?;
     match args.output {
-        Some(PackageOutput::Json) => outln!(
-            "{}",
-            serde_json::json!({ "path": packaged.path, "sha256": packaged.sha256 })
-        ),
+        // The digest alone: the file name is NAME-VERSION.tgz in the -d directory.
+        Some(PackageOutput::Json) => {
+            outln!("{}", serde_json::json!({ "sha256": packaged.sha256 }))
+        }
         None => {
             outln!("Packaged {}", packaged.path.display());
             outln!("sha256: {}", packaged.sha256);
