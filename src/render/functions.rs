@@ -80,10 +80,7 @@ fn indent_lines(text: &str, width: usize) -> String {
 
 /// Wraps the value in double quotes, escaped as a YAML/JSON double-quoted string.
 fn quote(value: Value, _: Kwargs, _: &State<'_>) -> TeraResult<String> {
-    let text = match value.as_str() {
-        Some(text) => Cow::Borrowed(text),
-        None => Cow::Owned(value.to_string()),
-    };
+    let text = scalar_text(&value);
     // Charts quote thousands of values, and nearly none needs an escape: checking for
     // one without stopping early compiles to vector instructions.
     let needs_escape = text.bytes().fold(false, |found, b| {
@@ -182,10 +179,10 @@ fn fail(kwargs: Kwargs, _: &State<'_>) -> TeraResult<Value> {
 }
 
 /// The text a scalar stands for: strings as they are, everything else as Tera prints it.
-fn scalar_text(value: &Value) -> String {
+fn scalar_text(value: &Value) -> Cow<'_, str> {
     match value.as_str() {
-        Some(s) => s.to_string(),
-        None => value.to_string(),
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(value.to_string()),
     }
 }
 
