@@ -3,25 +3,20 @@
 
 use std::process::Output;
 
-use crate::support::{DEV_NS, TestCluster, bundled_chart, dev_values, stderr_of, stdout_of};
+use crate::support::{
+    DEV_NS, TestCluster, bundled_chart, dev_chart_args, dev_values, stderr_of, stdout_of,
+};
 
 const NS: &str = DEV_NS;
 
 /// `rchart diff upgrade NAME <bundled chart> -f values/dev.yaml -n backend-dev EXTRA…`
 fn diff_upgrade(cluster: &TestCluster, name: &str, extra: &[&str]) -> Output {
-    let (chart, values) = (bundled_chart(), dev_values());
-    let mut args = vec![
-        "diff",
-        "upgrade",
-        name,
-        chart.as_str(),
-        "-f",
-        values.as_str(),
-        "-n",
-        NS,
-    ];
-    args.extend_from_slice(extra);
-    cluster.rchart().args(&args).output().unwrap()
+    cluster
+        .rchart()
+        .args(["diff", "upgrade", name])
+        .args(dev_chart_args(extra))
+        .output()
+        .unwrap()
 }
 
 fn diff_rollback(cluster: &TestCluster, args: &[&str]) -> Output {

@@ -7,25 +7,17 @@ use std::time::{Duration, Instant};
 use rchart_test_apiserver::Fault;
 use serde_json::Value;
 
-use crate::support::{DEV_NS, TestCluster, bundled_chart, dev_values, stderr_of};
+use crate::support::{DEV_NS, TestCluster, dev_chart_args, stderr_of};
 
 const NS: &str = DEV_NS;
 
 fn upgrade_args(route: &str) -> Vec<String> {
-    [
-        "upgrade",
-        "web",
-        &bundled_chart(),
-        "-f",
-        &dev_values(),
-        "-n",
-        NS,
+    let mut args = vec!["upgrade".to_string(), "web".to_string()];
+    args.extend(dev_chart_args(&[
         "--set",
         &format!("routes./route1={route}"),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    ]));
+    args
 }
 
 fn install(cluster: &TestCluster) {

@@ -6,24 +6,15 @@ use std::time::Duration;
 use rchart_test_apiserver::{Fault, Readiness, ReadinessRule, TestApiServer};
 use serde_json::Value;
 
-use crate::support::{DEV_NS, TestCluster, bundled_chart, dev_values, stderr_of};
+use crate::support::{DEV_NS, TestCluster, dev_chart_args, stderr_of};
 
 const NS: &str = DEV_NS;
-
-fn args(extra: &[&str]) -> Vec<String> {
-    let mut args: Vec<String> = [&bundled_chart(), "-f", &dev_values(), "-n", NS]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    args.extend(extra.iter().map(|s| s.to_string()));
-    args
-}
 
 fn run(cluster: &TestCluster, verb: &[&str], extra: &[&str]) -> std::process::Output {
     cluster
         .rchart()
         .args(verb)
-        .args(args(extra))
+        .args(dev_chart_args(extra))
         .output()
         .unwrap()
 }

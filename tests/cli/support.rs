@@ -205,6 +205,14 @@ pub fn dev_values() -> String {
     repo_path("values/dev.yaml")
 }
 
+/// `<bundled chart> -f values/dev.yaml -n backend-dev EXTRA…`: what a command on the
+/// bundled chart passes after its verb and release name.
+pub fn dev_chart_args(extra: &[&str]) -> Vec<String> {
+    let mut args = vec![bundled_chart(), "-f".to_string(), dev_values()];
+    args.extend(["-n", DEV_NS].iter().chain(extra).map(|s| s.to_string()));
+    args
+}
+
 impl TestCluster {
     /// Installs the bundled chart with the development values as `name`.
     pub fn install_dev(&self, name: &str) -> String {
