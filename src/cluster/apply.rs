@@ -163,7 +163,12 @@ fn owner_of(object: &DynamicObject) -> Option<String> {
 
 /// Whether a live object is stamped as the owner's.
 pub fn is_owned_by(object: &DynamicObject, owner: Owner<'_>) -> bool {
-    owner_of(object) == Some(format!("{}/{}", owner.namespace, owner.release))
+    let Some(annotations) = object.metadata.annotations.as_ref() else {
+        return false;
+    };
+    let stamp = |key: &str| annotations.get(key).map(String::as_str);
+    stamp(RELEASE_NAME_ANNOTATION) == Some(owner.release)
+        && stamp(RELEASE_NAMESPACE_ANNOTATION) == Some(owner.namespace)
 }
 
 /// One object as it is in the cluster, or `None` when it does not exist.
@@ -355,15 +360,13 @@ pub async fn delete_owned(
             report.missing.push(id.clone());
             continue;
         };
-        let api = api_for(cluster, &kind, id.namespace.as_deref());
-        match api
-            .get_opt(&id.name)
-            .await
-            .map_err(|e| resource_error(cluster, id, e))?
-        {
+        match get_live(cluster, &kind, id).await? {
             None => report.missing.push(id.clone()),
             Some(live) if !is_owned_by(&live, owner) => report.foreign.push(id.clone()),
-            Some(_) => match api.delete(&id.name, &DeleteParams::background()).await {
+            Some(_) => match api_for(cluster, &kind, id.namespace.as_deref())
+                .delete(&id.name, &DeleteParams::background())
+                .await
+            {
                 Ok(_) => report.deleted.push(id.clone()),
                 Err(kube::Error::Api(status)) if status.code == 404 => {
                     report.missing.push(id.clone())
