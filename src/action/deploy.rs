@@ -295,7 +295,7 @@ pub async fn deploy(
             if let Err(record_error) = finish(session, stored, Status::Failed, description).await {
                 eprintln!(
                     "error: revision {revision} could not be marked failed either: {}",
-                    crate::error_report(&record_error).trim_start_matches("error: ")
+                    error_text(&record_error)
                 );
             }
             return Err(error);
