@@ -26,6 +26,17 @@ pub enum ValuesMode {
     Reuse,
 }
 
+impl ValuesMode {
+    /// The mode `--reuse-values` asks for; without it, [`ValuesMode::Reset`].
+    pub fn from_reuse_flag(reuse_values: bool) -> Self {
+        if reuse_values {
+            Self::Reuse
+        } else {
+            Self::Reset
+        }
+    }
+}
+
 pub struct UpgradeOptions<'a> {
     pub name: &'a str,
     pub chart: &'a Path,

@@ -28,11 +28,7 @@ fn upgrade(global: &GlobalArgs, args: DiffUpgradeArgs) -> anyhow::Result<Outcome
             name: &args.name,
             chart: &args.chart,
             sources: &args.values.sources,
-            values_mode: if args.reuse_values {
-                ValuesMode::Reuse
-            } else {
-                ValuesMode::Reset
-            },
+            values_mode: ValuesMode::from_reuse_flag(args.reuse_values),
             take_ownership: args.take_ownership,
         };
         diff_upgrade(&session, &options).await

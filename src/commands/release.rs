@@ -57,11 +57,7 @@ pub fn upgrade_command(global: &GlobalArgs, args: UpgradeArgs) -> anyhow::Result
             name: &args.name,
             chart: &args.chart,
             sources: &args.deploy.values.sources,
-            values_mode: if args.reuse_values {
-                ValuesMode::Reuse
-            } else {
-                ValuesMode::Reset
-            },
+            values_mode: ValuesMode::from_reuse_flag(args.reuse_values),
             install: args.install,
             description: args.deploy.description.as_deref(),
             deploy: deploy_options(&args.deploy),
