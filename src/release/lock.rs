@@ -7,16 +7,13 @@
 
 use std::time::{Duration, SystemTime};
 
-use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use kube::api::{Api, DeleteParams, PostParams, Preconditions};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::Timestamp;
-
-/// How long a lock outlives its holder's last renewal, unless `--lock-timeout` says otherwise.
-pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(300);
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
@@ -79,18 +76,12 @@ pub async fn acquire(
     let (lease, took_over) = match api.create(&PostParams::default(), &mine).await {
         Ok(lease) => (lease, None),
         Err(kube::Error::Api(status)) if status.code == 409 => {
-            take_over_if_expired(&api, release, mine).await?
+            take_over_if_expired(&api, release, &name, mine).await?
         }
         Err(error) => return Err(error.into()),
     };
     let (stop, stopped) = watch::channel(false);
-    let renewer = tokio::spawn(renew(
-        api.clone(),
-        lease,
-        holder.to_string(),
-        timeout,
-        stopped,
-    ));
+    let renewer = tokio::spawn(renew(api.clone(), lease, timeout, stopped));
     Ok(HeldLock {
         api,
         name,
@@ -103,17 +94,14 @@ pub async fn acquire(
 async fn take_over_if_expired(
     api: &Api<Lease>,
     release: &str,
+    name: &str,
     mine: Lease,
 ) -> Result<(Lease, Option<Expired>), LockError> {
-    let Some(current) = api.get_opt(&lease_name(release)).await? else {
+    let Some(current) = api.get_opt(name).await? else {
         // Released between our create and this read: try once more to create it.
         return Ok((api.create(&PostParams::default(), &mine).await?, None));
     };
     let spec = current.spec.clone().unwrap_or_default();
-    let holder = spec
-        .holder_identity
-        .clone()
-        .unwrap_or_else(|| "an unknown holder".to_string());
     let renewed = spec
         .renew_time
         .as_ref()
@@ -122,33 +110,21 @@ async fn take_over_if_expired(
     let duration = Duration::from_secs(spec.lease_duration_seconds.unwrap_or(0).max(0) as u64);
     let expired = renewed.is_none_or(|at| at + duration < SystemTime::now());
     if !expired {
-        let since = spec
-            .acquire_time
-            .as_ref()
-            .map(to_system)
-            .map(Timestamp::from_system);
-        return Err(LockError::Held {
-            release: release.to_string(),
-            holder,
-            since: since.map_or_else(|| "an unknown time".to_string(), |t| t.to_string()),
-        });
+        return Err(held(release, &spec, "an unknown holder", "an unknown time"));
     }
+    let holder = spec
+        .holder_identity
+        .clone()
+        .unwrap_or_else(|| "an unknown holder".to_string());
     let mut replacement = mine;
     replacement.metadata.resource_version = current.metadata.resource_version.clone();
-    if let Some(spec) = replacement.spec.as_mut() {
-        spec.lease_transitions = Some(
-            current
-                .spec
-                .as_ref()
-                .and_then(|s| s.lease_transitions)
-                .unwrap_or(0)
-                + 1,
-        );
+    if let Some(replacement_spec) = replacement.spec.as_mut() {
+        replacement_spec.lease_transitions = Some(spec.lease_transitions.unwrap_or(0) + 1);
     }
     // The resourceVersion precondition makes two processes taking over at once safe:
     // one wins, the other gets a conflict and reports the winner as the holder.
     match api
-        .replace(&lease_name(release), &PostParams::default(), &replacement)
+        .replace(name, &PostParams::default(), &replacement)
         .await
     {
         Ok(lease) => {
@@ -160,22 +136,29 @@ async fn take_over_if_expired(
         }
         Err(kube::Error::Api(status)) if status.code == 409 => {
             let winner = api
-                .get_opt(&lease_name(release))
+                .get_opt(name)
                 .await?
                 .and_then(|l| l.spec)
                 .unwrap_or_default();
-            Err(LockError::Held {
-                release: release.to_string(),
-                holder: winner
-                    .holder_identity
-                    .unwrap_or_else(|| "another operation".to_string()),
-                since: winner
-                    .acquire_time
-                    .map(|t| Timestamp::from_system(to_system(&t)).to_string())
-                    .unwrap_or_else(|| "just now".to_string()),
-            })
+            Err(held(release, &winner, "another operation", "just now"))
         }
         Err(error) => Err(error.into()),
+    }
+}
+
+/// The error naming who holds the lock and since when, with words for what the Lease
+/// does not say.
+fn held(release: &str, spec: &LeaseSpec, unknown_holder: &str, unknown_since: &str) -> LockError {
+    LockError::Held {
+        release: release.to_string(),
+        holder: spec
+            .holder_identity
+            .clone()
+            .unwrap_or_else(|| unknown_holder.to_string()),
+        since: spec.acquire_time.as_ref().map_or_else(
+            || unknown_since.to_string(),
+            |t| Timestamp::from_system(to_system(t)).to_string(),
+        ),
     }
 }
 
@@ -203,10 +186,10 @@ fn new_lease(name: &str, holder: &str, timeout: Duration) -> Lease {
 async fn renew(
     api: Api<Lease>,
     mut lease: Lease,
-    holder: String,
     timeout: Duration,
     mut stop: watch::Receiver<bool>,
 ) -> Option<Lease> {
+    let holder = holder_of(&lease).unwrap_or_default().to_string();
     let interval = (timeout / 3).max(Duration::from_millis(200));
     let retry = (interval / 4).max(Duration::from_millis(100));
     let mut wait = interval;
