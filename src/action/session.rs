@@ -232,6 +232,13 @@ pub fn ensure_not_pending(name: &str, history: &[StoredRelease]) -> anyhow::Resu
     Ok(())
 }
 
+/// Whether the release exists and is not uninstalled (kept history does not count).
+pub fn is_installed(history: &[StoredRelease]) -> bool {
+    history
+        .last()
+        .is_some_and(|latest| latest.record.status != Status::Uninstalled)
+}
+
 /// The revision that describes what runs now, if any.
 pub fn deployed(history: &[StoredRelease]) -> Option<&StoredRelease> {
     history

@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use super::deploy::{DeployOptions, NewRevision, Outcome, Rendering, deploy_rendering};
 use super::install::{InstallOptions, install};
 use super::render_release::{RenderedRelease, render_resolved};
-use super::session::{Session, deployed, ensure_not_pending};
+use super::session::{Session, deployed, ensure_not_pending, is_installed};
 use crate::chart::Chart;
 use crate::cluster::Catalog;
 use crate::release::{Status, StoredRelease, Timestamp};
@@ -50,10 +50,7 @@ pub struct UpgradeOptions<'a> {
 
 pub async fn upgrade(session: &Session, options: &UpgradeOptions<'_>) -> anyhow::Result<Outcome> {
     let history = session.history(options.name).await?;
-    let installed = history
-        .last()
-        .is_some_and(|r| r.record.status != Status::Uninstalled);
-    if !installed {
+    if !is_installed(&history) {
         if !options.install {
             bail!(
                 "release \"{}\" not found in namespace \"{}\" (use --install to install it)",

@@ -18,10 +18,10 @@ use serde_json::Value;
 
 use super::deploy::{learn_crds, live_inventory};
 use super::rollback::rollback_target;
-use super::session::{Session, ensure_not_pending};
+use super::session::{Session, ensure_not_pending, is_installed};
 use super::upgrade::{ValuesMode, prepare_upgrade};
 use crate::cluster::{Catalog, Owner};
-use crate::release::{Status, StoredRelease};
+use crate::release::StoredRelease;
 use crate::render::{Manifest, ResourceId, parse_multi_document};
 use crate::values::ValueSource;
 
@@ -213,11 +213,11 @@ impl Proposal<'_> {
 /// to compare with, which `rchart upgrade` would also refuse.
 async fn installed_history(session: &Session, name: &str) -> anyhow::Result<Vec<StoredRelease>> {
     let history = session.history(name).await?;
-    match history.last() {
-        Some(latest) if latest.record.status != Status::Uninstalled => Ok(history),
-        _ => bail!(
+    if !is_installed(&history) {
+        bail!(
             "release \"{name}\" not found in namespace \"{}\"",
             session.namespace()
-        ),
+        );
     }
+    Ok(history)
 }
