@@ -188,7 +188,7 @@ pub fn obsolete(
 
 /// Lets the catalog resolve kinds that CRDs among `manifests` define, so a chart can
 /// carry a CRD and objects of its kind: install order applies the CRD first.
-pub fn learn_crds(catalog: &mut Catalog, manifests: &[Manifest]) {
+fn learn_crds(catalog: &mut Catalog, manifests: &[Manifest]) {
     let crds: Vec<serde_json::Value> = manifests
         .iter()
         .filter(|m| {
@@ -202,7 +202,7 @@ pub fn learn_crds(catalog: &mut Catalog, manifests: &[Manifest]) {
 /// Reads every planned object and refuses, naming them, to touch objects that belong to
 /// another release or to none, unless `take_ownership`; then those are applied with
 /// force, which adopts their fields.
-pub async fn claim(
+async fn claim(
     session: &Session,
     planned: &mut [Planned],
     owner: Owner<'_>,
@@ -220,6 +220,44 @@ pub async fn claim(
     Ok(live)
 }
 
+/// A revision's objects ready to apply, and what earlier revisions left in the cluster.
+pub struct Claimed {
+    /// Resolved, stamped, and forced where ownership is taken.
+    pub planned: Vec<Planned>,
+    /// Each planned object as it is in the cluster now.
+    pub live: Vec<Option<DynamicObject>>,
+    /// What earlier revisions may have left, and those of them kept by policy.
+    pub previous: BTreeSet<ResourceId>,
+    pub previous_kept: BTreeSet<ResourceId>,
+}
+
+/// What applying a revision and comparing it with the cluster both start with: make the
+/// kinds of its objects and of the earlier revisions' resolvable, then plan and claim.
+pub async fn plan_and_claim(
+    session: &Session,
+    catalog: &mut Catalog,
+    manifests: &[Manifest],
+    history: &[StoredRelease],
+    owner: Owner<'_>,
+    take_ownership: bool,
+) -> anyhow::Result<Claimed> {
+    let (previous, previous_kept) = live_inventory(history);
+    let api_versions = manifests.iter().map(|m| m.id.api_version.as_str());
+    let previous_versions = previous.iter().map(|id| id.api_version.as_str());
+    catalog
+        .resolve_groups(&session.cluster, api_versions.chain(previous_versions))
+        .await?;
+    learn_crds(catalog, manifests);
+    let mut planned = plan(catalog, manifests, owner)?;
+    let live = claim(session, &mut planned, owner, take_ownership).await?;
+    Ok(Claimed {
+        planned,
+        live,
+        previous,
+        previous_kept,
+    })
+}
+
 pub async fn deploy(
     mut deployment: Deployment<'_>,
     options: DeployOptions,
@@ -229,19 +267,20 @@ pub async fn deploy(
         release: &deployment.record.name,
         namespace: session.namespace(),
     };
-    let (previous, previous_kept) = live_inventory(deployment.history);
-    let api_versions = deployment
-        .manifests
-        .iter()
-        .map(|m| m.id.api_version.as_str());
-    let previous_versions = previous.iter().map(|id| id.api_version.as_str());
-    deployment
-        .catalog
-        .resolve_groups(&session.cluster, api_versions.chain(previous_versions))
-        .await?;
-    learn_crds(deployment.catalog, &deployment.manifests);
-    let mut planned = plan(deployment.catalog, &deployment.manifests, owner)?;
-    claim(session, &mut planned, owner, options.take_ownership).await?;
+    let Claimed {
+        planned,
+        previous,
+        previous_kept,
+        ..
+    } = plan_and_claim(
+        session,
+        deployment.catalog,
+        &deployment.manifests,
+        deployment.history,
+        owner,
+        options.take_ownership,
+    )
+    .await?;
     let apply_options = ApplyOptions {
         dry_run: options.dry_run,
         force: options.force_conflicts,

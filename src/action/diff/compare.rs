@@ -6,22 +6,36 @@ use serde_json::Value;
 
 use super::normalize::normalize;
 use super::{Change, Proposal, ResourceDiff};
-use crate::action::deploy::{claim, live_inventory, obsolete};
+use crate::action::deploy::{Claimed, obsolete, plan_and_claim};
 use crate::action::session::Session;
-use crate::cluster::{ApplyOptions, apply_all, get_live, is_owned_by, plan};
+use crate::cluster::{ApplyOptions, Owner, apply_all, get_live, is_owned_by};
 use crate::render::{ResourceId, install_rank};
 
 /// Every object the proposal would change, add or prune, in install order.
 pub(super) async fn compare(
     session: &Session,
-    proposal: &Proposal<'_>,
+    proposal: Proposal<'_>,
 ) -> anyhow::Result<Vec<ResourceDiff>> {
     let cluster = &session.cluster;
-    let owner = proposal.owner(session);
-    let mut planned = plan(proposal.catalog, proposal.manifests, owner)?;
-    let (previous, previous_kept) = live_inventory(proposal.history);
+    let owner = Owner {
+        release: proposal.release,
+        namespace: session.namespace(),
+    };
     // The same reads and the same refusal as the real operation makes first.
-    let live = claim(session, &mut planned, owner, proposal.take_ownership).await?;
+    let Claimed {
+        planned,
+        live,
+        previous,
+        previous_kept,
+    } = plan_and_claim(
+        session,
+        proposal.catalog,
+        proposal.manifests,
+        proposal.history,
+        owner,
+        proposal.take_ownership,
+    )
+    .await?;
     let options = ApplyOptions {
         dry_run: true,
         force: false,

@@ -16,11 +16,10 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-use super::deploy::{learn_crds, live_inventory};
 use super::rollback::rollback_target;
 use super::session::{Session, ensure_not_pending, is_installed};
 use super::upgrade::{ValuesMode, prepare_upgrade};
-use crate::cluster::{Catalog, Owner};
+use crate::cluster::Catalog;
 use crate::release::StoredRelease;
 use crate::render::{Manifest, ResourceId, parse_multi_document};
 use crate::values::ValueSource;
@@ -123,16 +122,14 @@ pub async fn diff_upgrade(
         prepared.revision,
         prepared.rendering.rendered,
     );
-
-    resolve_groups(session, &mut catalog, &rendered.manifests, &history).await?;
     let proposal = Proposal {
         release: options.name,
-        catalog: &catalog,
+        catalog: &mut catalog,
         manifests: &rendered.manifests,
         history: &history,
         take_ownership: options.take_ownership,
     };
-    let resources = compare::compare(session, &proposal).await?;
+    let resources = compare::compare(session, proposal).await?;
     Ok(DiffReport {
         revision,
         rollback_of: None,
@@ -156,16 +153,14 @@ pub async fn diff_rollback(
     let manifests = parse_multi_document(&target.record.chart.name, &target.record.manifest)
         .with_context(|| format!("reading the manifest of revision {wanted}"))?;
     let mut catalog = Catalog::discover(&session.cluster).await?;
-
-    resolve_groups(session, &mut catalog, &manifests, &history).await?;
     let proposal = Proposal {
         release: options.name,
-        catalog: &catalog,
+        catalog: &mut catalog,
         manifests: &manifests,
         history: &history,
         take_ownership: false,
     };
-    let resources = compare::compare(session, &proposal).await?;
+    let resources = compare::compare(session, proposal).await?;
     Ok(DiffReport {
         revision: latest_revision + 1,
         rollback_of: Some(wanted),
@@ -173,40 +168,14 @@ pub async fn diff_rollback(
     })
 }
 
-/// Makes the kinds of the proposal and of what it may prune resolvable.
-async fn resolve_groups(
-    session: &Session,
-    catalog: &mut Catalog,
-    manifests: &[Manifest],
-    history: &[StoredRelease],
-) -> anyhow::Result<()> {
-    let (inventory, _) = live_inventory(history);
-    let api_versions = manifests.iter().map(|m| m.id.api_version.as_str());
-    let inventory_versions = inventory.iter().map(|id| id.api_version.as_str());
-    catalog
-        .resolve_groups(&session.cluster, api_versions.chain(inventory_versions))
-        .await?;
-    learn_crds(catalog, manifests);
-    Ok(())
-}
-
 /// A revision that is not applied, only compared.
 struct Proposal<'a> {
     release: &'a str,
-    catalog: &'a Catalog,
+    catalog: &'a mut Catalog,
     manifests: &'a [Manifest],
     /// The release's history before the proposed revision, for the prune inventory.
     history: &'a [StoredRelease],
     take_ownership: bool,
-}
-
-impl Proposal<'_> {
-    fn owner<'s>(&'s self, session: &'s Session) -> Owner<'s> {
-        Owner {
-            release: self.release,
-            namespace: session.namespace(),
-        }
-    }
 }
 
 /// The history of a release that is installed now: an uninstalled one has nothing live
