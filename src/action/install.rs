@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 pub use super::deploy::Outcome;
 use super::deploy::{DeployOptions, NewRevision, Rendering, deploy_rendering};
 use super::render_release::{RenderedRelease, render_release};
-use super::session::{Session, ensure_not_pending};
+use super::session::{Session, ensure_not_pending, next_revision};
 use crate::chart::Chart;
 use crate::release::{Status, Timestamp};
 use crate::render::ReleaseInfo;
@@ -42,7 +42,7 @@ pub async fn install(session: &Session, options: &InstallOptions<'_>) -> anyhow:
         );
     }
     let (mut catalog, capabilities) = session.discover().await?;
-    let revision = history.last().map_or(1, |r| r.record.revision + 1);
+    let revision = next_revision(&history);
     let release = ReleaseInfo::new(options.name, session.namespace(), revision, false);
     let RenderedRelease { values, rendered } =
         render_release(&chart, options.sources, &release, &capabilities)

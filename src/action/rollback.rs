@@ -3,10 +3,10 @@
 use anyhow::Context;
 
 use super::deploy::{DeployOptions, Deployed, Deployment, deploy, fail_unfinished};
-use super::session::{Session, deployed};
+use super::session::{Session, deployed, next_revision};
 use crate::cluster::Catalog;
 use crate::release::{ReleaseRecord, Status, StoredRelease, Timestamp};
-use crate::render::parse_multi_document;
+use crate::render::{Manifest, parse_multi_document};
 
 pub struct RollbackOptions<'a> {
     pub name: &'a str,
@@ -25,12 +25,7 @@ pub async fn rollback(
     let mut history = session.existing_history(options.name).await?;
     let target = rollback_target(&history, options.name, options.revision)?.clone();
     let wanted = target.record.revision;
-    let latest_revision = history
-        .last()
-        .expect("history is not empty")
-        .record
-        .revision;
-    let revision = latest_revision + 1;
+    let revision = next_revision(&history);
     if !options.deploy.dry_run {
         history = fail_unfinished(session, history, |stored| {
             format!(
@@ -41,8 +36,7 @@ pub async fn rollback(
         .await?;
     }
     let mut catalog = Catalog::discover(&session.cluster).await?;
-    let manifests = parse_multi_document(&target.record.chart.name, &target.record.manifest)
-        .with_context(|| format!("reading the manifest of revision {wanted}"))?;
+    let manifests = target_manifests(&target)?;
     let first_deployed = deployed(&history)
         .map(|r| r.record.first_deployed.clone())
         .unwrap_or_else(|| target.record.first_deployed.clone());
@@ -74,6 +68,16 @@ pub async fn rollback(
         Deployed::Recorded(record) => Ok(*record),
         Deployed::DryRun => Ok(target.record),
     }
+}
+
+/// What a rollback to `target` applies: the manifest recorded with it.
+pub fn target_manifests(target: &StoredRelease) -> anyhow::Result<Vec<Manifest>> {
+    parse_multi_document(&target.record.chart.name, &target.record.manifest).with_context(|| {
+        format!(
+            "reading the manifest of revision {}",
+            target.record.revision
+        )
+    })
 }
 
 /// The revision a rollback restores: the one asked for, or the one before the latest.

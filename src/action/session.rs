@@ -232,6 +232,13 @@ pub fn ensure_not_pending(name: &str, history: &[StoredRelease]) -> anyhow::Resu
     Ok(())
 }
 
+/// The number the next revision of a release with this history gets.
+pub fn next_revision(history: &[StoredRelease]) -> u64 {
+    history
+        .last()
+        .map_or(1, |latest| latest.record.revision + 1)
+}
+
 /// Whether the release exists and is not uninstalled (kept history does not count).
 pub fn is_installed(history: &[StoredRelease]) -> bool {
     history

@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use super::deploy::{DeployOptions, NewRevision, Outcome, Rendering, deploy_rendering};
 use super::install::{InstallOptions, install};
 use super::render_release::{RenderedRelease, render_resolved};
-use super::session::{Session, deployed, ensure_not_pending, is_installed};
+use super::session::{Session, deployed, ensure_not_pending, is_installed, next_revision};
 use crate::chart::Chart;
 use crate::cluster::Catalog;
 use crate::release::{Status, StoredRelease, Timestamp};
@@ -128,7 +128,7 @@ pub async fn prepare_upgrade(
     let current = deployed(history).unwrap_or(latest);
     let chart = Chart::load(chart_path)?;
     let (catalog, capabilities) = session.discover().await?;
-    let revision = latest.record.revision + 1;
+    let revision = next_revision(history);
     let release = ReleaseInfo::new(name, session.namespace(), revision, true);
     let values = match mode {
         ValuesMode::Reset => values::resolve(&chart.default_values, sources)?,

@@ -13,15 +13,15 @@ mod unified;
 
 use std::path::Path;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use serde_json::Value;
 
-use super::rollback::rollback_target;
-use super::session::{Session, ensure_not_pending, is_installed};
+use super::rollback::{rollback_target, target_manifests};
+use super::session::{Session, ensure_not_pending, is_installed, next_revision};
 use super::upgrade::{ValuesMode, prepare_upgrade};
 use crate::cluster::Catalog;
 use crate::release::StoredRelease;
-use crate::render::{Manifest, ResourceId, parse_multi_document};
+use crate::render::{Manifest, ResourceId};
 use crate::values::ValueSource;
 
 pub use unified::RenderOptions;
@@ -143,15 +143,9 @@ pub async fn diff_rollback(
     options: &DiffRollbackOptions<'_>,
 ) -> anyhow::Result<DiffReport> {
     let history = session.existing_history(options.name).await?;
-    let latest_revision = history
-        .last()
-        .expect("history is not empty")
-        .record
-        .revision;
     let target = rollback_target(&history, options.name, options.revision)?;
     let wanted = target.record.revision;
-    let manifests = parse_multi_document(&target.record.chart.name, &target.record.manifest)
-        .with_context(|| format!("reading the manifest of revision {wanted}"))?;
+    let manifests = target_manifests(target)?;
     let mut catalog = Catalog::discover(&session.cluster).await?;
     let proposal = Proposal {
         release: options.name,
@@ -162,7 +156,7 @@ pub async fn diff_rollback(
     };
     let resources = compare::compare(session, proposal).await?;
     Ok(DiffReport {
-        revision: latest_revision + 1,
+        revision: next_revision(&history),
         rollback_of: Some(wanted),
         resources,
     })
