@@ -48,7 +48,7 @@ impl Board {
                     namespace: Some(namespace.clone()),
                     ..member.id.clone()
                 };
-                let state = ReadyState::Waiting("not observed yet".to_string());
+                let state = ReadyState::unobserved();
                 entries.insert((index, member.id.name.clone()), Entry { resource, state });
             }
             specs.push(WatchSpec {

@@ -150,12 +150,10 @@ impl Reporter for TerminalReporter {
         let summary = self.multi.add(summary);
         summary.enable_steady_tick(Duration::from_millis(120));
         self.summary = Some(summary);
-        let waiting = ReadyState::Waiting("not observed yet".to_string());
         for resource in resources {
             let line = self.multi.add(ProgressBar::new_spinner());
-            mark(&line, &waiting);
-            line.set_message(waiting_line(resource, "not observed yet"));
             self.lines.insert(resource.clone(), line);
+            self.update(resource, &ReadyState::unobserved());
         }
     }
 

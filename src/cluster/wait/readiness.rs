@@ -16,6 +16,11 @@ pub enum ReadyState {
 }
 
 impl ReadyState {
+    /// Where every resource starts: nothing heard from the cluster about it yet.
+    pub fn unobserved() -> Self {
+        ReadyState::Waiting("not observed yet".to_string())
+    }
+
     pub fn is_ready(&self) -> bool {
         matches!(self, ReadyState::Ready)
     }
