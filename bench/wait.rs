@@ -13,10 +13,11 @@
 
 use std::time::{Duration, Instant};
 
-use rchart::cluster::wait::{LineReporter, WaitTarget, wait_until_ready};
+use rchart::cluster::wait::{WaitTarget, wait_until_ready};
 use rchart::cluster::{
     ApplyOptions, Catalog, Cluster, ConnectOptions, Owner, apply_all, connect, plan,
 };
+use rchart::commands::progress::LineProgress;
 use rchart::render::Manifest;
 use rchart::render::manifest::parse_template_output;
 use rchart_test_apiserver::{Readiness, ReadinessRule, RecordedRequest, TestApiServer};
@@ -146,7 +147,7 @@ async fn measure(
         cluster,
         &targets,
         Duration::from_secs(60),
-        &mut LineReporter::new(std::io::sink()),
+        &mut LineProgress::new(std::io::sink()),
     )
     .await
     .expect("the Deployments become ready");

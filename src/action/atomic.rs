@@ -3,24 +3,62 @@
 
 use std::time::Duration;
 
-use super::deploy::DeployOptions;
-use super::rollback::{RollbackOptions, rollback};
-use super::session::{Session, deployed};
-use super::uninstall::{UninstallOptions, uninstall};
+use anyhow::{Context, bail};
+
+use super::deploy::{DeployOptions, error_text};
+use super::rollback::{RollbackOptions, rollback_unlocked};
+use super::session::Session;
+use super::uninstall::{UninstallOptions, uninstall_unlocked};
 use crate::release::Status;
+
+/// How to undo a failed operation.
+#[derive(Debug, Clone, Copy)]
+pub struct AtomicOptions {
+    /// How long the rollback that undoes a failed upgrade waits for its workloads.
+    pub timeout: Duration,
+    pub history_max: usize,
+}
+
+/// Runs `operation` (with the release's lock held); with `atomic`, a failure is undone
+/// and reported as the cause followed by what was done about it.
+pub async fn guarded<T>(
+    session: &Session,
+    name: &str,
+    atomic: Option<AtomicOptions>,
+    operation: impl AsyncFnOnce() -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let Some(atomic) = atomic else {
+        return operation().await;
+    };
+    let before = before(session, name).await?;
+    let error = match operation().await {
+        Ok(outcome) => return Ok(outcome),
+        Err(error) => error,
+    };
+    let cause = error_text(&error);
+    let undone = undo_failed(session, name, before, &cause, atomic)
+        .await
+        .with_context(|| format!("release {name} failed, and undoing it failed too"))?;
+    let Some(undone) = undone else {
+        return Err(error);
+    };
+    // The cause first, then what was done about it.
+    session.reporter.error(&cause);
+    bail!("release {name}: {undone}")
+}
 
 /// Where a release stood before an operation, to know what undoing it means.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Before {
-    pub latest: Option<u64>,
-    pub deployed: Option<u64>,
+struct Before {
+    latest: Option<u64>,
+    deployed: Option<u64>,
 }
 
-pub async fn before(session: &Session, name: &str) -> anyhow::Result<Before> {
+async fn before(session: &Session, name: &str) -> anyhow::Result<Before> {
     let history = session.history(name).await?;
     Ok(Before {
-        latest: history.last().map(|r| r.record.revision),
-        deployed: deployed(&history).map(|r| r.record.revision),
+        latest: history.latest().map(|r| r.record.revision),
+        deployed: history.deployed().map(|r| r.record.revision),
     })
 }
 
@@ -29,17 +67,16 @@ pub async fn before(session: &Session, name: &str) -> anyhow::Result<Before> {
 /// created, keeping `cause` in the record. Says what it did; `None` when there was
 /// nothing to undo (the operation failed before recording a revision, or its revision
 /// got deployed after all).
-pub async fn undo_failed(
+async fn undo_failed(
     session: &Session,
     name: &str,
     before: Before,
     cause: &str,
-    timeout: Duration,
-    history_max: usize,
+    atomic: AtomicOptions,
 ) -> anyhow::Result<Option<String>> {
     let history = session.history(name).await?;
     let Some(failed) = history
-        .last()
+        .latest()
         .filter(|r| Some(r.record.revision) > before.latest && r.record.status != Status::Deployed)
     else {
         return Ok(None);
@@ -54,12 +91,12 @@ pub async fn undo_failed(
                 deploy: DeployOptions {
                     take_ownership: false,
                     dry_run: false,
-                    history_max,
-                    wait: Some(timeout),
+                    history_max: atomic.history_max,
+                    wait: Some(atomic.timeout),
                     force_conflicts: false,
                 },
             };
-            let record = rollback(session, &options).await?;
+            let record = rollback_unlocked(session, &options).await?;
             Ok(Some(format!(
                 "revision {failed_revision} failed and was rolled back to revision {target} (now revision {})",
                 record.revision
@@ -73,7 +110,7 @@ pub async fn undo_failed(
                 keep_history: true,
                 description: Some(&description),
             };
-            uninstall(session, &options).await?;
+            uninstall_unlocked(session, &options).await?;
             Ok(Some(format!(
                 "revision {failed_revision} failed, so everything it created was deleted"
             )))

@@ -5,17 +5,15 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use anyhow::Context;
 use kube::api::DynamicObject;
 
 use super::session::Session;
 use crate::chart::{Chart, package};
-use crate::cluster::wait::stderr_reporter;
 use crate::cluster::{
     ApplyOptions, Catalog, ClusterError, Owner, Planned, WaitTarget, apply_all, delete_owned,
     fetch_live, foreign_objects, plan, wait_until_ready,
 };
-use crate::release::{ReleaseRecord, Status, StoreError, StoredRelease, Timestamp};
+use crate::release::{History, LiveInventory, ReleaseRecord, Status, Timestamp};
 use crate::render::{Manifest, Rendered, ResourceId, to_multi_document};
 use crate::values::ResolvedValues;
 
@@ -35,7 +33,7 @@ pub struct DeployOptions {
 }
 
 /// A chart rendered for a new revision: what install and upgrade record and deploy.
-pub struct Rendering {
+pub struct ChartRevision {
     pub chart: Chart,
     pub values: ResolvedValues,
     pub rendered: Rendered,
@@ -52,7 +50,7 @@ pub struct NewRevision<'a> {
     pub first_deployed: Timestamp,
 }
 
-impl Rendering {
+impl ChartRevision {
     /// The pending record of `revision`, holding everything but the inventory, which
     /// [`deploy`] fills in.
     pub fn record(
@@ -97,28 +95,28 @@ pub struct Outcome {
     pub record: Option<ReleaseRecord>,
 }
 
-/// Records `rendering` as a new revision and deploys it.
-pub async fn deploy_rendering(
+/// Records a rendered chart as a new revision and deploys it.
+pub async fn deploy_chart_revision(
     session: &Session,
     catalog: &mut Catalog,
-    history: &[StoredRelease],
-    rendering: Rendering,
+    history: &History,
+    content: ChartRevision,
     revision: NewRevision<'_>,
     success_description: String,
     options: DeployOptions,
 ) -> anyhow::Result<Outcome> {
-    let record = rendering.record(revision, session.namespace())?;
+    let record = content.record(revision, session.namespace())?;
     let manifest = record.manifest.clone();
-    let notes = rendering.rendered.notes.clone();
-    let deployment = Deployment {
+    let notes = content.rendered.notes.clone();
+    let pending = PendingRevision {
         session,
         catalog,
         record,
-        manifests: rendering.rendered.manifests,
+        manifests: content.rendered.manifests,
         history,
         success_description,
     };
-    let record = match deploy(deployment, options).await? {
+    let record = match deploy(pending, options).await? {
         Deployed::Recorded(record) => Some(*record),
         Deployed::DryRun => None,
     };
@@ -130,14 +128,14 @@ pub async fn deploy_rendering(
 }
 
 /// A revision about to be deployed.
-pub struct Deployment<'a> {
+pub struct PendingRevision<'a> {
     pub session: &'a Session,
     pub catalog: &'a mut Catalog,
     /// The new revision, with status pending-*; its inventory is filled in here.
     pub record: ReleaseRecord,
     pub manifests: Vec<Manifest>,
     /// The release's history before this revision.
-    pub history: &'a [StoredRelease],
+    pub history: &'a History,
     /// What the description says once the revision is deployed.
     pub success_description: String,
 }
@@ -149,37 +147,13 @@ pub enum Deployed {
     DryRun,
 }
 
-/// Objects that earlier revisions may have left in the cluster: those of the deployed
-/// revision and of every later one (a failed upgrade can have applied some objects),
-/// and nothing from before the last uninstall. Returns them and those kept by policy.
-pub fn live_inventory(history: &[StoredRelease]) -> (BTreeSet<ResourceId>, BTreeSet<ResourceId>) {
-    let after_uninstall = history
-        .iter()
-        .rposition(|r| r.record.status == Status::Uninstalled)
-        .map_or(0, |index| index + 1);
-    let from_deployed = history
-        .iter()
-        .rposition(|r| r.record.status == Status::Deployed)
-        .unwrap_or(0);
-    let mut resources = BTreeSet::new();
-    let mut kept = BTreeSet::new();
-    for stored in &history[after_uninstall.max(from_deployed)..] {
-        resources.extend(stored.record.resources.iter().cloned());
-        kept.extend(stored.record.kept_resources.iter().cloned());
-    }
-    (resources, kept)
-}
-
 /// The objects of `previous` that the new revision no longer has, except those kept by
 /// policy: what pruning deletes. Objects are compared whatever API version names them.
-pub fn obsolete(
-    previous: &BTreeSet<ResourceId>,
-    kept: &BTreeSet<ResourceId>,
-    planned: &[Planned],
-) -> Vec<ResourceId> {
+pub fn obsolete(previous: &LiveInventory, planned: &[Planned]) -> Vec<ResourceId> {
     let current: BTreeSet<_> = planned.iter().map(|p| p.id.object_key()).collect();
-    let kept: BTreeSet<_> = kept.iter().map(ResourceId::object_key).collect();
+    let kept: BTreeSet<_> = previous.kept.iter().map(ResourceId::object_key).collect();
     previous
+        .resources
         .iter()
         .filter(|id| !current.contains(&id.object_key()) && !kept.contains(&id.object_key()))
         .cloned()
@@ -227,8 +201,7 @@ pub struct Claimed {
     /// Each planned object as it is in the cluster now.
     pub live: Vec<Option<DynamicObject>>,
     /// What earlier revisions may have left, and those of them kept by policy.
-    pub previous: BTreeSet<ResourceId>,
-    pub previous_kept: BTreeSet<ResourceId>,
+    pub previous: LiveInventory,
 }
 
 /// What applying a revision and comparing it with the cluster both start with: make the
@@ -237,13 +210,13 @@ pub async fn plan_and_claim(
     session: &Session,
     catalog: &mut Catalog,
     manifests: &[Manifest],
-    history: &[StoredRelease],
+    history: &History,
     owner: Owner<'_>,
     take_ownership: bool,
 ) -> anyhow::Result<Claimed> {
-    let (previous, previous_kept) = live_inventory(history);
+    let previous = history.live_inventory();
     let api_versions = manifests.iter().map(|m| m.id.api_version.as_str());
-    let previous_versions = previous.iter().map(|id| id.api_version.as_str());
+    let previous_versions = previous.resources.iter().map(|id| id.api_version.as_str());
     catalog
         .resolve_groups(&session.cluster, api_versions.chain(previous_versions))
         .await?;
@@ -254,29 +227,26 @@ pub async fn plan_and_claim(
         planned,
         live,
         previous,
-        previous_kept,
     })
 }
 
 pub async fn deploy(
-    mut deployment: Deployment<'_>,
+    mut pending: PendingRevision<'_>,
     options: DeployOptions,
 ) -> anyhow::Result<Deployed> {
-    let session = deployment.session;
+    let session = pending.session;
+    let store = &session.store;
     let owner = Owner {
-        release: &deployment.record.name,
+        release: &pending.record.name,
         namespace: session.namespace(),
     };
     let Claimed {
-        planned,
-        previous,
-        previous_kept,
-        ..
+        planned, previous, ..
     } = plan_and_claim(
         session,
-        deployment.catalog,
-        &deployment.manifests,
-        deployment.history,
+        pending.catalog,
+        &pending.manifests,
+        pending.history,
         owner,
         options.take_ownership,
     )
@@ -290,40 +260,39 @@ pub async fn deploy(
         return Ok(Deployed::DryRun);
     }
 
-    deployment.record.resources = planned.iter().map(|p| p.id.clone()).collect();
-    deployment.record.kept_resources = planned
+    pending.record.resources = planned.iter().map(|p| p.id.clone()).collect();
+    pending.record.kept_resources = planned
         .iter()
         .filter(|p| p.keep)
         .map(|p| p.id.clone())
         .collect();
-    let stored = session
-        .store
-        .create(&deployment.record)
+    let stored = store
+        .create(&pending.record)
         .await
         .map_err(|e| session.explain(e))?;
     let revision = stored.record.revision;
 
-    let obsolete = obsolete(&previous, &previous_kept, &planned);
+    let obsolete = obsolete(&previous, &planned);
     let outcome = async {
         apply_all(&session.cluster, &planned, apply_options).await?;
-        delete_owned(&session.cluster, deployment.catalog, &obsolete, owner).await?;
+        delete_owned(&session.cluster, pending.catalog, &obsolete, owner).await?;
         if let Some(timeout) = options.wait {
             let targets: Vec<WaitTarget> = planned.iter().map(WaitTarget::from).collect();
-            wait_until_ready(&session.cluster, &targets, timeout, &mut *stderr_reporter()).await?;
+            let mut progress = session.reporter.wait_progress();
+            wait_until_ready(&session.cluster, &targets, timeout, &mut *progress).await?;
         }
         anyhow::Ok(())
     }
     .await;
     let recorded = match outcome {
-        Ok(()) => {
-            finish(
-                session,
+        Ok(()) => store
+            .set_status(
                 stored.clone(),
                 Status::Deployed,
-                deployment.success_description,
+                pending.success_description,
             )
             .await
-        }
+            .map_err(|e| session.explain(e)),
         Err(error) => Err(error),
     };
     let deployed = match recorded {
@@ -331,130 +300,37 @@ pub async fn deploy(
         Err(error) => {
             // The revision is not deployed, whether applying it or recording it failed.
             let description = format!("{error:#}");
-            if let Err(record_error) = finish(session, stored, Status::Failed, description).await {
-                eprintln!(
-                    "error: revision {revision} could not be marked failed either: {}",
-                    error_text(&record_error)
-                );
+            if let Err(record_error) = store.set_status(stored, Status::Failed, description).await {
+                session.reporter.error(&format!(
+                    "revision {revision} could not be marked failed either: {}",
+                    error_text(&session.explain(record_error))
+                ));
             }
             return Err(error);
         }
     };
     // The revision is deployed: what follows is housekeeping, and its failures are not
     // the operation's.
-    match supersede_others(session, deployment.history).await {
-        Ok(mut history) => {
-            history.push(deployed.clone());
-            if let Err(error) = prune_history(session, &history, options.history_max).await {
-                eprintln!(
-                    "warning: old records were not all deleted: {}",
-                    error_text(&error)
-                );
+    match store.supersede_others(&pending.history.revisions).await {
+        Ok(mut revisions) => {
+            revisions.push(deployed.clone());
+            if let Err(error) = store.prune_history(&revisions, options.history_max).await {
+                session.reporter.warn(&format!(
+                    "old records were not all deleted: {}",
+                    error_text(&session.explain(error))
+                ));
             }
         }
-        Err(error) => eprintln!("warning: {}", error_text(&error)),
+        Err(error) => session
+            .reporter
+            .warn(&error_text(&session.explain_supersede(error))),
     }
     Ok(Deployed::Recorded(Box::new(deployed.record)))
 }
 
-fn error_text(error: &anyhow::Error) -> String {
+/// An error and its causes on one line, without the `error: ` a report starts with.
+pub fn error_text(error: &anyhow::Error) -> String {
     crate::error_report(error)
         .trim_start_matches("error: ")
         .to_string()
-}
-
-/// Sets the final status (and description) of a revision. A record changed since it
-/// was read is read again and the change made on the fresh copy: the release is locked,
-/// so the change that got in between is someone editing by hand, not another operation.
-/// Server errors are tried again too: a record left pending blocks the release.
-pub async fn finish(
-    session: &Session,
-    stored: StoredRelease,
-    status: Status,
-    description: String,
-) -> anyhow::Result<StoredRelease> {
-    const ATTEMPTS: u32 = 3;
-    let mut stored = stored;
-    for attempt in 1..=ATTEMPTS {
-        stored.record.status = status;
-        stored.record.description = description.clone();
-        let error = match session.store.update(&stored).await {
-            Ok(updated) => return Ok(updated),
-            Err(error) if attempt == ATTEMPTS => return Err(session.explain(error)),
-            Err(error) => error,
-        };
-        match error {
-            StoreError::Conflict { .. } => {}
-            StoreError::Api { status, .. } if status.code >= 500 => {
-                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
-            }
-            StoreError::Request { .. } => {
-                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
-            }
-            other => return Err(session.explain(other)),
-        }
-        stored = session
-            .store
-            .load(&stored.record.name, stored.record.revision)
-            .await
-            .map_err(|e| session.explain(e))?;
-    }
-    unreachable!("the last attempt returns")
-}
-
-/// Marks every revision an operation left unfinished (pending, or uninstalling) as
-/// failed, with `why` as its description. Returns the history as it now stands.
-pub async fn fail_unfinished(
-    session: &Session,
-    history: Vec<StoredRelease>,
-    why: impl Fn(&StoredRelease) -> String,
-) -> anyhow::Result<Vec<StoredRelease>> {
-    let mut updated = Vec::with_capacity(history.len());
-    for stored in history {
-        if stored.record.status.is_unfinished() {
-            let description = why(&stored);
-            updated.push(finish(session, stored, Status::Failed, description).await?);
-        } else {
-            updated.push(stored);
-        }
-    }
-    Ok(updated)
-}
-
-/// Marks every earlier deployed revision superseded, so exactly one stays deployed.
-/// Returns the history as it now stands.
-pub async fn supersede_others(
-    session: &Session,
-    history: &[StoredRelease],
-) -> anyhow::Result<Vec<StoredRelease>> {
-    let mut updated = Vec::with_capacity(history.len());
-    for stored in history {
-        if stored.record.status != Status::Deployed {
-            updated.push(stored.clone());
-            continue;
-        }
-        let revision = stored.record.revision;
-        let description = stored.record.description.clone();
-        let stored = finish(session, stored.clone(), Status::Superseded, description)
-            .await
-            .with_context(|| format!("marking revision {revision} superseded"))?;
-        updated.push(stored);
-    }
-    Ok(updated)
-}
-
-/// Keeps at most `max` records (0: no limit); the store never deletes the deployed one.
-async fn prune_history(
-    session: &Session,
-    history: &[StoredRelease],
-    max: usize,
-) -> anyhow::Result<()> {
-    if max > 0 && history.len() > max {
-        session
-            .store
-            .prune_history(history, max)
-            .await
-            .map_err(|e| session.explain(e))?;
-    }
-    Ok(())
 }

@@ -1,13 +1,20 @@
 //! `rchart install`, and `rchart upgrade --install` for a release that does not exist.
+//!
+//! An install runs, top to bottom: check the release name; unless it is a dry run,
+//! create the namespace if asked, take the release's lock and, with `--atomic`, note
+//! where the release stood; read the history (nothing may be installed or pending);
+//! discover the cluster; render the chart; deploy the revision ([`super::deploy`]); with
+//! `--atomic`, delete what a failed install created; release the lock.
 
 use std::path::Path;
 
 use anyhow::{Context, bail};
 
+use super::atomic::{self, AtomicOptions};
 pub use super::deploy::Outcome;
-use super::deploy::{DeployOptions, NewRevision, Rendering, deploy_rendering};
+use super::deploy::{ChartRevision, DeployOptions, NewRevision, deploy_chart_revision};
 use super::render_release::{RenderedRelease, render_release};
-use super::session::{Session, ensure_not_pending, next_revision};
+use super::session::Session;
 use crate::chart::Chart;
 use crate::release::{Status, Timestamp};
 use crate::render::ReleaseInfo;
@@ -22,15 +29,42 @@ pub struct InstallOptions<'a> {
     pub chart: &'a Path,
     pub sources: &'a [ValueSource],
     pub description: Option<&'a str>,
+    /// Create the release's namespace first if it does not exist.
+    pub create_namespace: bool,
+    /// On failure, delete what the install created (`--atomic`).
+    pub atomic: Option<AtomicOptions>,
     pub deploy: DeployOptions,
 }
 
+/// Installs a release: the whole operation, lock and `--atomic` included.
 pub async fn install(session: &Session, options: &InstallOptions<'_>) -> anyhow::Result<Outcome> {
+    // Before anything is created in the cluster, the lock included.
     check_release_name(options.name)?;
+    if options.deploy.dry_run {
+        return install_unlocked(session, options).await;
+    }
+    if options.create_namespace {
+        session.create_namespace().await?;
+    }
+    session
+        .locked("install", options.name, async || {
+            atomic::guarded(session, options.name, options.atomic, async || {
+                install_unlocked(session, options).await
+            })
+            .await
+        })
+        .await
+}
+
+/// The install itself, for a caller that holds the lock (or a dry run, which needs none).
+pub(super) async fn install_unlocked(
+    session: &Session,
+    options: &InstallOptions<'_>,
+) -> anyhow::Result<Outcome> {
     let chart = Chart::load(options.chart)?;
     let history = session.history(options.name).await?;
-    ensure_not_pending(options.name, &history)?;
-    if let Some(latest) = history.last()
+    history.ensure_not_pending()?;
+    if let Some(latest) = history.latest()
         && latest.record.status != Status::Uninstalled
     {
         bail!(
@@ -42,7 +76,7 @@ pub async fn install(session: &Session, options: &InstallOptions<'_>) -> anyhow:
         );
     }
     let (mut catalog, capabilities) = session.discover().await?;
-    let revision = next_revision(&history);
+    let revision = history.next_revision();
     let release = ReleaseInfo::new(options.name, session.namespace(), revision, false);
     let RenderedRelease { values, rendered } =
         render_release(&chart, options.sources, &release, &capabilities)
@@ -57,11 +91,11 @@ pub async fn install(session: &Session, options: &InstallOptions<'_>) -> anyhow:
             .to_string(),
         first_deployed: Timestamp::now(),
     };
-    deploy_rendering(
+    deploy_chart_revision(
         session,
         &mut catalog,
         &history,
-        Rendering {
+        ChartRevision {
             chart,
             values,
             rendered,

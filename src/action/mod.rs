@@ -8,6 +8,7 @@ pub mod lint;
 pub mod package;
 pub mod query;
 pub mod render_release;
+pub mod report;
 pub mod rollback;
 pub mod scaffold;
 pub mod session;

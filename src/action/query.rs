@@ -3,7 +3,7 @@
 use anyhow::bail;
 use serde::Serialize;
 
-use super::session::{Session, Target};
+use super::session::Session;
 use crate::release::{ReleaseRecord, Status, list_releases};
 use crate::render::ResourceId;
 
@@ -63,7 +63,7 @@ pub async fn history(session: &Session, name: &str) -> anyhow::Result<HistoryVie
         .history(name)
         .await
         .map_err(|e| session.explain(e))?;
-    if history.revisions.is_empty() && history.unreadable.is_empty() {
+    if history.is_empty() {
         bail!(
             "release \"{name}\" not found in namespace \"{}\"",
             session.namespace()
@@ -95,6 +95,7 @@ pub async fn revision(
         None => {
             let history = session.existing_history(name).await?;
             Ok(history
+                .revisions
                 .into_iter()
                 .next_back()
                 .expect("history is not empty")
@@ -116,11 +117,10 @@ pub fn status_view(record: &ReleaseRecord) -> StatusView {
 
 /// The latest revision of each release, in one namespace or all of them.
 pub async fn list(
-    target: &Target<'_>,
+    session: &Session,
     all_namespaces: bool,
     include_uninstalled: bool,
 ) -> anyhow::Result<HistoryView> {
-    let session = Session::open(target).await?;
     let namespace = (!all_namespaces).then(|| session.namespace().to_string());
     let listed = list_releases(&session.cluster.client, namespace.as_deref())
         .await

@@ -1,9 +1,15 @@
 //! `rchart rollback`: a new revision that puts an earlier one's manifest and values back.
+//!
+//! A rollback runs, top to bottom: unless it is a dry run, take the release's lock; read
+//! the history and pick the target; mark revisions an interrupted operation left
+//! unfinished as failed (this is the way out of a stuck release); discover the cluster;
+//! deploy the target's recorded manifest as a new revision ([`super::deploy`]); release
+//! the lock.
 
 use anyhow::Context;
 
-use super::deploy::{DeployOptions, Deployed, Deployment, deploy, fail_unfinished};
-use super::session::{Session, deployed, next_revision};
+use super::deploy::{DeployOptions, Deployed, PendingRevision, deploy};
+use super::session::Session;
 use crate::cluster::Catalog;
 use crate::release::{ReleaseRecord, Status, StoredRelease, Timestamp};
 use crate::render::{Manifest, parse_multi_document};
@@ -16,28 +22,50 @@ pub struct RollbackOptions<'a> {
     pub deploy: DeployOptions,
 }
 
-/// Rolls back. A release left pending by an interrupted operation can always be rolled
-/// back: the pending revision is marked failed first.
+/// Rolls back: the whole operation, lock included. Returns the new revision, or for a
+/// dry run the revision that would be restored.
 pub async fn rollback(
     session: &Session,
     options: &RollbackOptions<'_>,
 ) -> anyhow::Result<ReleaseRecord> {
-    let mut history = session.existing_history(options.name).await?;
-    let target = rollback_target(&history, options.name, options.revision)?.clone();
-    let wanted = target.record.revision;
-    let revision = next_revision(&history);
-    if !options.deploy.dry_run {
-        history = fail_unfinished(session, history, |stored| {
-            format!(
-                "Interrupted while {} (since {}); rolled back by revision {revision}",
-                stored.record.status, stored.record.last_deployed
-            )
+    if options.deploy.dry_run {
+        return rollback_unlocked(session, options).await;
+    }
+    session
+        .locked("rollback", options.name, async || {
+            rollback_unlocked(session, options).await
         })
-        .await?;
+        .await
+}
+
+/// The rollback itself, for a caller that holds the lock (or a dry run). A release left
+/// pending by an interrupted operation can always be rolled back: the pending revision
+/// is marked failed first.
+pub(super) async fn rollback_unlocked(
+    session: &Session,
+    options: &RollbackOptions<'_>,
+) -> anyhow::Result<ReleaseRecord> {
+    let mut history = session.existing_history(options.name).await?;
+    let target = rollback_target(&history.revisions, options.name, options.revision)?.clone();
+    let wanted = target.record.revision;
+    let revision = history.next_revision();
+    if !options.deploy.dry_run {
+        let revisions = std::mem::take(&mut history.revisions);
+        history.revisions = session
+            .store
+            .fail_unfinished(revisions, |stored| {
+                format!(
+                    "Interrupted while {} (since {}); rolled back by revision {revision}",
+                    stored.record.status, stored.record.last_deployed
+                )
+            })
+            .await
+            .map_err(|e| session.explain(e))?;
     }
     let mut catalog = Catalog::discover(&session.cluster).await?;
     let manifests = target_manifests(&target)?;
-    let first_deployed = deployed(&history)
+    let first_deployed = history
+        .deployed()
         .map(|r| r.record.first_deployed.clone())
         .unwrap_or_else(|| target.record.first_deployed.clone());
     let description = options
@@ -56,7 +84,7 @@ pub async fn rollback(
         namespace: session.namespace().to_string(),
         ..target.record.clone()
     };
-    let deployment = Deployment {
+    let pending = PendingRevision {
         session,
         catalog: &mut catalog,
         record,
@@ -64,7 +92,7 @@ pub async fn rollback(
         history: &history,
         success_description: description,
     };
-    match deploy(deployment, options.deploy).await? {
+    match deploy(pending, options.deploy).await? {
         Deployed::Recorded(record) => Ok(*record),
         Deployed::DryRun => Ok(target.record),
     }

@@ -1,7 +1,8 @@
 //! What every release command starts from: a cluster, the release store for the
-//! namespace, and the release's history.
+//! namespace, a reporter for what a person should see, and the release lock.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Namespace;
@@ -9,8 +10,9 @@ use kube::api::{Api, PostParams};
 
 use anyhow::{Context, bail};
 
+use super::report::Reporter;
 use crate::cluster::{Catalog, Cluster, ConnectOptions, connect};
-use crate::release::{ReleaseStore, Status, StoredRelease, lock};
+use crate::release::{History, ReleaseStore, lock};
 use crate::render::Capabilities;
 
 /// How long an interrupted operation may take to mark its revision failed.
@@ -20,6 +22,7 @@ const CLEAN_UP_TIME: Duration = Duration::from_secs(10);
 pub struct Session {
     pub cluster: Cluster,
     pub store: ReleaseStore,
+    pub reporter: Arc<dyn Reporter>,
     lock_timeout: Duration,
 }
 
@@ -34,7 +37,7 @@ pub struct Target<'a> {
 }
 
 impl Session {
-    pub async fn open(target: &Target<'_>) -> anyhow::Result<Self> {
+    pub async fn open(target: &Target<'_>, reporter: Arc<dyn Reporter>) -> anyhow::Result<Self> {
         let cluster = connect(&ConnectOptions {
             kubeconfig: target.kubeconfig,
             context: target.context,
@@ -45,6 +48,7 @@ impl Session {
         Ok(Self {
             cluster,
             store,
+            reporter,
             lock_timeout: target.lock_timeout,
         })
     }
@@ -79,7 +83,7 @@ impl Session {
             tokio::select! {
                 result = operation() => result,
                 signal = interrupted() => {
-                    eprintln!("{signal}: marking the revision in progress failed (again to stop at once)");
+                    self.reporter.info(&format!("{signal}: marking the revision in progress failed (again to stop at once)"));
                     let why = format!("Interrupted by {signal} before it finished");
                     // Bounded, and a second signal stops at once: a user who insists wins,
                     // and the lock then expires by itself.
@@ -94,11 +98,16 @@ impl Session {
             }
         }
         .await;
-        if let Err(error) = held.release().await {
-            eprintln!(
-                "warning: the lock of release {release} could not be released ({}); it expires by itself",
+        let lease = held.name().to_string();
+        match held.release().await {
+            Ok(lock::Released::Released) => {}
+            Ok(lock::Released::LostTo(holder)) => self.reporter.warn(&format!(
+                "the release lock {lease} expired while this operation ran and is now held by {holder}"
+            )),
+            Err(error) => self.reporter.warn(&format!(
+                "the lock of release {release} could not be released ({}); it expires by itself",
                 self.cluster.describe(error)
-            );
+            )),
         }
         result
     }
@@ -106,7 +115,10 @@ impl Session {
     /// Marks every unfinished revision of `release` failed, with `why` as its description.
     async fn fail_pending(&self, release: &str, why: &str) -> anyhow::Result<()> {
         let history = self.history(release).await?;
-        super::deploy::fail_unfinished(self, history, |_| why.to_string()).await?;
+        self.store
+            .fail_unfinished(history.revisions, |_| why.to_string())
+            .await
+            .map_err(|e| self.explain(e))?;
         Ok(())
     }
 
@@ -143,24 +155,25 @@ impl Session {
         &self.cluster.namespace
     }
 
-    /// Every readable revision of `name`, oldest first. An unreadable record makes this
-    /// fail, naming its Secret: acting on a release whose history cannot be read could
-    /// lose track of objects.
-    pub async fn history(&self, name: &str) -> anyhow::Result<Vec<StoredRelease>> {
+    /// Every revision of `name`, oldest first. An unreadable record makes this fail,
+    /// naming its Secret: acting on a release whose history cannot be read could lose
+    /// track of objects.
+    pub async fn history(&self, name: &str) -> anyhow::Result<History> {
         let history = self
             .store
             .history(name)
             .await
             .map_err(|e| self.explain(e))?;
-        if let Some(problem) = history.unreadable.into_iter().next() {
+        let mut history = history;
+        if let Some(problem) = history.unreadable.drain(..).next() {
             return Err(anyhow::Error::from(problem))
                 .with_context(|| format!("release \"{name}\" has a record that cannot be read"));
         }
-        Ok(history.revisions)
+        Ok(history)
     }
 
     /// The history, which must not be empty.
-    pub async fn existing_history(&self, name: &str) -> anyhow::Result<Vec<StoredRelease>> {
+    pub async fn existing_history(&self, name: &str) -> anyhow::Result<History> {
         let history = self.history(name).await?;
         if history.is_empty() {
             bail!(
@@ -203,6 +216,13 @@ impl Session {
         Ok((catalog, capabilities))
     }
 
+    /// A failure to mark an earlier revision superseded, explained like any store error.
+    pub fn explain_supersede(&self, error: crate::release::SupersedeError) -> anyhow::Error {
+        let revision = error.revision;
+        self.explain(error.source)
+            .context(format!("marking revision {revision} superseded"))
+    }
+
     /// Store errors that come from the connection say so, naming the server.
     pub fn explain(&self, error: crate::release::StoreError) -> anyhow::Error {
         match error.into_kube_error() {
@@ -210,48 +230,6 @@ impl Session {
             Err(error) => error.into(),
         }
     }
-}
-
-/// Refuses to start while another operation's revision is unfinished (its lock was
-/// removed by hand, or it ran without one), saying how to get out.
-pub fn ensure_not_pending(name: &str, history: &[StoredRelease]) -> anyhow::Result<()> {
-    if let Some(latest) = history.last()
-        && latest.record.status.is_unfinished()
-    {
-        let way_out = if history.len() > 1 {
-            format!("`rchart rollback {name}` marks it failed and restores the previous revision")
-        } else {
-            format!("`rchart uninstall {name}` removes it")
-        };
-        bail!(
-            "another operation is in progress on release {name} (revision {}, since {}); if it was interrupted, {way_out}",
-            latest.record.revision,
-            latest.record.last_deployed
-        );
-    }
-    Ok(())
-}
-
-/// The number the next revision of a release with this history gets.
-pub fn next_revision(history: &[StoredRelease]) -> u64 {
-    history
-        .last()
-        .map_or(1, |latest| latest.record.revision + 1)
-}
-
-/// Whether the release exists and is not uninstalled (kept history does not count).
-pub fn is_installed(history: &[StoredRelease]) -> bool {
-    history
-        .last()
-        .is_some_and(|latest| latest.record.status != Status::Uninstalled)
-}
-
-/// The revision that describes what runs now, if any.
-pub fn deployed(history: &[StoredRelease]) -> Option<&StoredRelease> {
-    history
-        .iter()
-        .rev()
-        .find(|r| r.record.status == Status::Deployed)
 }
 
 /// Resolves when the process is asked to stop, naming the signal.

@@ -1,12 +1,17 @@
 //! `rchart uninstall`: delete the release's objects, then its records (or keep them,
 //! marked uninstalled).
+//!
+//! An uninstall runs, top to bottom: take the release's lock; read the history (an
+//! uninstalled release only loses its kept records); mark the latest revision
+//! uninstalling; delete the objects the release may have left, in reverse install order,
+//! except those kept by policy or now owned by someone else; then delete the records, or
+//! keep them marked uninstalled; release the lock.
 
 use anyhow::bail;
 
-use super::deploy::{finish, live_inventory, supersede_others};
 use super::session::Session;
 use crate::cluster::{Catalog, Owner, delete_owned};
-use crate::release::{Status, Timestamp};
+use crate::release::{Status, StoredRelease, Timestamp};
 use crate::render::ResourceId;
 
 pub struct UninstallOptions<'a> {
@@ -25,35 +30,52 @@ pub struct Uninstalled {
     pub foreign: Vec<ResourceId>,
 }
 
+/// Uninstalls: the whole operation, lock included.
 pub async fn uninstall(
     session: &Session,
     options: &UninstallOptions<'_>,
 ) -> anyhow::Result<Uninstalled> {
+    session
+        .locked("uninstall", options.name, async || {
+            uninstall_unlocked(session, options).await
+        })
+        .await
+}
+
+/// The uninstall itself, for a caller that holds the lock.
+pub(super) async fn uninstall_unlocked(
+    session: &Session,
+    options: &UninstallOptions<'_>,
+) -> anyhow::Result<Uninstalled> {
+    let store = &session.store;
+    let explain = |e| session.explain(e);
     let history = session.existing_history(options.name).await?;
-    let latest = history.last().expect("history is not empty").clone();
+    let latest = history.latest().expect("history is not empty").clone();
     if latest.record.status == Status::Uninstalled {
         if options.keep_history {
             bail!("release \"{}\" is already uninstalled", options.name);
         }
-        delete_records(session, &history).await?;
+        delete_records(session, &history.revisions).await?;
         return Ok(Uninstalled::default());
     }
 
-    let (inventory, kept) = live_inventory(&history);
-    let uninstalling = finish(
-        session,
-        latest,
-        Status::Uninstalling,
-        "Deletion in progress".to_string(),
-    )
-    .await?;
+    let inventory = history.live_inventory();
+    let uninstalling = store
+        .set_status(
+            latest,
+            Status::Uninstalling,
+            "Deletion in progress".to_string(),
+        )
+        .await
+        .map_err(explain)?;
     let owner = Owner {
         release: options.name,
         namespace: session.namespace(),
     };
     let to_delete: Vec<ResourceId> = inventory
+        .resources
         .iter()
-        .filter(|id| !kept.contains(*id))
+        .filter(|id| !inventory.kept.contains(*id))
         .cloned()
         .collect();
     let result = async {
@@ -68,13 +90,14 @@ pub async fn uninstall(
     let deleted = match result {
         Ok(deleted) => deleted,
         Err(error) => {
-            finish(
-                session,
-                uninstalling,
-                Status::Failed,
-                format!("Uninstall failed: {error:#}"),
-            )
-            .await?;
+            store
+                .set_status(
+                    uninstalling,
+                    Status::Failed,
+                    format!("Uninstall failed: {error:#}"),
+                )
+                .await
+                .map_err(explain)?;
             return Err(error);
         }
     };
@@ -87,14 +110,21 @@ pub async fn uninstall(
             .unwrap_or("Uninstallation complete")
             .to_string();
         let others: Vec<_> = history
+            .revisions
             .iter()
             .filter(|s| s.record.revision != stored.record.revision)
             .cloned()
             .collect();
-        finish(session, stored, Status::Uninstalled, description).await?;
-        supersede_others(session, &others).await?;
+        store
+            .set_status(stored, Status::Uninstalled, description)
+            .await
+            .map_err(explain)?;
+        store
+            .supersede_others(&others)
+            .await
+            .map_err(|e| session.explain_supersede(e))?;
     } else {
-        let mut remaining = history;
+        let mut remaining = history.revisions;
         if let Some(last) = remaining.last_mut() {
             *last = uninstalling;
         }
@@ -102,16 +132,13 @@ pub async fn uninstall(
     }
     Ok(Uninstalled {
         deleted: deleted.deleted,
-        kept: kept.into_iter().collect(),
+        kept: inventory.kept.into_iter().collect(),
         foreign: deleted.foreign,
     })
 }
 
-async fn delete_records(
-    session: &Session,
-    history: &[crate::release::StoredRelease],
-) -> anyhow::Result<()> {
-    for stored in history {
+async fn delete_records(session: &Session, revisions: &[StoredRelease]) -> anyhow::Result<()> {
+    for stored in revisions {
         session
             .store
             .delete(stored)

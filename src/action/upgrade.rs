@@ -1,16 +1,25 @@
 //! `rchart upgrade`: render the chart again and move the release to the result.
+//!
+//! An upgrade runs, top to bottom: check the release name; unless it is a dry run,
+//! create the namespace if asked (only with `--install`), take the release's lock and,
+//! with `--atomic`, note where the release stood; read the history (a release that is not
+//! installed is installed with `--install`, else refused; a pending one is refused);
+//! render the chart with the values the mode says; deploy the revision
+//! ([`super::deploy`]); with `--atomic`, roll a failed upgrade back to the revision that
+//! was deployed; release the lock.
 
 use std::path::Path;
 
 use anyhow::{Context, bail};
 
-use super::deploy::{DeployOptions, NewRevision, Outcome, Rendering, deploy_rendering};
-use super::install::{InstallOptions, install};
+use super::atomic::{self, AtomicOptions};
+use super::deploy::{ChartRevision, DeployOptions, NewRevision, Outcome, deploy_chart_revision};
+use super::install::{InstallOptions, check_release_name, install_unlocked};
 use super::render_release::{RenderedRelease, render_resolved};
-use super::session::{Session, deployed, ensure_not_pending, is_installed, next_revision};
+use super::session::Session;
 use crate::chart::Chart;
 use crate::cluster::Catalog;
-use crate::release::{Status, StoredRelease, Timestamp};
+use crate::release::{History, Status, Timestamp};
 use crate::render::ReleaseInfo;
 use crate::values::{self, ResolvedValues, ValueSource};
 
@@ -45,12 +54,40 @@ pub struct UpgradeOptions<'a> {
     /// Install the release when it does not exist (or was uninstalled).
     pub install: bool,
     pub description: Option<&'a str>,
+    /// With `install`: create the release's namespace first if it does not exist.
+    pub create_namespace: bool,
+    /// On failure, roll back to the revision deployed before, or delete what an install
+    /// created (`--atomic`).
+    pub atomic: Option<AtomicOptions>,
     pub deploy: DeployOptions,
 }
 
+/// Upgrades a release: the whole operation, lock and `--atomic` included.
 pub async fn upgrade(session: &Session, options: &UpgradeOptions<'_>) -> anyhow::Result<Outcome> {
+    check_release_name(options.name)?;
+    if options.deploy.dry_run {
+        return upgrade_unlocked(session, options).await;
+    }
+    // An upgrade without --install never creates anything for a release that is missing.
+    if options.create_namespace && options.install {
+        session.create_namespace().await?;
+    }
+    session
+        .locked("upgrade", options.name, async || {
+            atomic::guarded(session, options.name, options.atomic, async || {
+                upgrade_unlocked(session, options).await
+            })
+            .await
+        })
+        .await
+}
+
+async fn upgrade_unlocked(
+    session: &Session,
+    options: &UpgradeOptions<'_>,
+) -> anyhow::Result<Outcome> {
     let history = session.history(options.name).await?;
-    if !is_installed(&history) {
+    if !history.is_installed() {
         if !options.install {
             bail!(
                 "release \"{}\" not found in namespace \"{}\" (use --install to install it)",
@@ -58,19 +95,21 @@ pub async fn upgrade(session: &Session, options: &UpgradeOptions<'_>) -> anyhow:
                 session.namespace()
             );
         }
-        return install(
+        return install_unlocked(
             session,
             &InstallOptions {
                 name: options.name,
                 chart: options.chart,
                 sources: options.sources,
                 description: options.description,
+                create_namespace: options.create_namespace,
+                atomic: options.atomic,
                 deploy: options.deploy,
             },
         )
         .await;
     }
-    ensure_not_pending(options.name, &history)?;
+    history.ensure_not_pending()?;
     let mut prepared = prepare_upgrade(
         session,
         &history,
@@ -90,11 +129,11 @@ pub async fn upgrade(session: &Session, options: &UpgradeOptions<'_>) -> anyhow:
             .to_string(),
         first_deployed: prepared.first_deployed,
     };
-    deploy_rendering(
+    deploy_chart_revision(
         session,
         &mut prepared.catalog,
         &history,
-        prepared.rendering,
+        prepared.content,
         new_revision,
         options
             .description
@@ -110,25 +149,25 @@ pub struct PreparedUpgrade {
     pub catalog: Catalog,
     pub revision: u64,
     pub first_deployed: Timestamp,
-    pub rendering: Rendering,
+    pub content: ChartRevision,
 }
 
-/// Renders the next revision of an installed release (`history` must not be empty):
-/// the values per `mode`, the capabilities from the cluster. Changes nothing, so
-/// `rchart diff upgrade` shares it.
+/// Renders the next revision of an installed release (`history` must have a readable
+/// revision): the values per `mode`, the capabilities from the cluster. Changes nothing,
+/// so `rchart diff upgrade` shares it.
 pub async fn prepare_upgrade(
     session: &Session,
-    history: &[StoredRelease],
+    history: &History,
     name: &str,
     chart_path: &Path,
     sources: &[ValueSource],
     mode: ValuesMode,
 ) -> anyhow::Result<PreparedUpgrade> {
-    let latest = history.last().expect("an installed release has history");
-    let current = deployed(history).unwrap_or(latest);
+    let latest = history.latest().expect("an installed release has history");
+    let current = history.deployed().unwrap_or(latest);
     let chart = Chart::load(chart_path)?;
     let (catalog, capabilities) = session.discover().await?;
-    let revision = next_revision(history);
+    let revision = history.next_revision();
     let release = ReleaseInfo::new(name, session.namespace(), revision, true);
     let values = match mode {
         ValuesMode::Reset => values::resolve(&chart.default_values, sources)?,
@@ -146,7 +185,7 @@ pub async fn prepare_upgrade(
         catalog,
         revision,
         first_deployed: current.record.first_deployed.clone(),
-        rendering: Rendering {
+        content: ChartRevision {
             chart,
             values,
             rendered,

@@ -4,15 +4,14 @@
 use std::io::IsTerminal as _;
 
 use crate::action::diff::{
-    DiffReport, DiffRollbackOptions, DiffUpgradeOptions, RenderOptions, diff_rollback, diff_upgrade,
+    DiffDisplay, DiffReport, DiffRollbackOptions, DiffUpgradeOptions, diff_rollback, diff_upgrade,
 };
-use crate::action::session::Session;
 use crate::action::upgrade::ValuesMode;
 use crate::cli::{
     ColorChoice, DiffCommand, DiffOutputArgs, DiffRollbackArgs, DiffUpgradeArgs, GlobalArgs,
 };
 
-use super::{Outcome, block_on, target};
+use super::{Outcome, block_on, open_session};
 
 pub fn run(global: &GlobalArgs, command: DiffCommand) -> anyhow::Result<Outcome> {
     match command {
@@ -23,7 +22,7 @@ pub fn run(global: &GlobalArgs, command: DiffCommand) -> anyhow::Result<Outcome>
 
 fn upgrade(global: &GlobalArgs, args: DiffUpgradeArgs) -> anyhow::Result<Outcome> {
     let report = block_on(async {
-        let session = Session::open(&target(global)).await?;
+        let session = open_session(global).await?;
         let options = DiffUpgradeOptions {
             name: &args.name,
             chart: &args.chart,
@@ -38,7 +37,7 @@ fn upgrade(global: &GlobalArgs, args: DiffUpgradeArgs) -> anyhow::Result<Outcome
 
 fn rollback(global: &GlobalArgs, args: DiffRollbackArgs) -> anyhow::Result<Outcome> {
     let report = block_on(async {
-        let session = Session::open(&target(global)).await?;
+        let session = open_session(global).await?;
         diff_rollback(
             &session,
             &DiffRollbackOptions {
@@ -52,7 +51,7 @@ fn rollback(global: &GlobalArgs, args: DiffRollbackArgs) -> anyhow::Result<Outco
 }
 
 fn print_report(report: &DiffReport, output: &DiffOutputArgs) -> anyhow::Result<Outcome> {
-    let options = RenderOptions {
+    let options = DiffDisplay {
         colour: use_colour(output.color),
         show_secrets: output.show_secrets,
     };

@@ -19,16 +19,22 @@ macro_rules! out {
 
 mod create;
 mod diff;
+mod install;
 mod lint;
 mod output;
 mod package;
+pub mod progress;
 mod query;
-mod release;
+mod report;
+mod rollback;
 mod template;
+mod uninstall;
+mod upgrade;
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use crate::action::session::Target;
+use crate::action::session::{Session, Target};
 use crate::cli::{Cli, Command, GlobalArgs};
 
 /// How a successful run ends; errors are reported by `main`.
@@ -57,10 +63,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Package(args) => package::run(args),
         Command::Lint(args) => lint::run(&cli.global, args),
         Command::Create(args) => create::run(args),
-        Command::Install(args) => release::install_command(&cli.global, args),
-        Command::Upgrade(args) => release::upgrade_command(&cli.global, args),
-        Command::Rollback(args) => release::rollback_command(&cli.global, args),
-        Command::Uninstall(args) => release::uninstall_command(&cli.global, args),
+        Command::Install(args) => install::run(&cli.global, args),
+        Command::Upgrade(args) => upgrade::run(&cli.global, args),
+        Command::Rollback(args) => rollback::run(&cli.global, args),
+        Command::Uninstall(args) => uninstall::run(&cli.global, args),
         Command::History(args) => query::history(&cli.global, args),
         Command::Status(args) => query::status(&cli.global, args),
         Command::List(args) => query::list(&cli.global, args),
@@ -78,13 +84,15 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
         .block_on(future)
 }
 
-fn target(global: &GlobalArgs) -> Target<'_> {
-    Target {
+/// A session on the cluster the global flags name, reporting on stderr.
+async fn open_session(global: &GlobalArgs) -> anyhow::Result<Session> {
+    let target = Target {
         kubeconfig: global.kubeconfig.as_deref(),
         context: global.kube_context.as_deref(),
         namespace: global.namespace.as_deref(),
         lock_timeout: global.lock_timeout,
-    }
+    };
+    Session::open(&target, Arc::new(report::StderrReporter)).await
 }
 
 /// Prints chart warnings to stderr, where they do not mix with manifests.

@@ -1,16 +1,15 @@
 //! history, status, list and get.
 
 use crate::action::query::{self, HistoryView, RevisionSummary};
-use crate::action::session::Session;
 use crate::cli::{GetCommand, GlobalArgs, HistoryArgs, ListArgs, OutputFormat, StatusArgs};
 use crate::render::parse_multi_document;
 
 use super::output::{print_structured, print_table};
-use super::{Outcome, block_on, target};
+use super::{Outcome, block_on, open_session};
 
 pub fn history(global: &GlobalArgs, args: HistoryArgs) -> anyhow::Result<Outcome> {
     block_on(async {
-        let session = Session::open(&target(global)).await?;
+        let session = open_session(global).await?;
         let view = query::history(&session, &args.name).await?;
         if !print_structured(args.output, &view.revisions)? {
             let rows = view
@@ -45,7 +44,8 @@ pub fn history(global: &GlobalArgs, args: HistoryArgs) -> anyhow::Result<Outcome
 
 pub fn list(global: &GlobalArgs, args: ListArgs) -> anyhow::Result<Outcome> {
     block_on(async {
-        let view = query::list(&target(global), args.all_namespaces, args.all).await?;
+        let session = open_session(global).await?;
+        let view = query::list(&session, args.all_namespaces, args.all).await?;
         if !print_structured(args.output, &view.revisions)? {
             let rows = view.revisions.iter().map(list_row).collect::<Vec<_>>();
             print_table(
@@ -92,7 +92,7 @@ fn report_unreadable(view: &HistoryView) -> Outcome {
 
 pub fn status(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<Outcome> {
     block_on(async {
-        let session = Session::open(&target(global)).await?;
+        let session = open_session(global).await?;
         let record = query::revision(&session, &args.name, args.revision).await?;
         let view = query::status_view(&record);
         if !print_structured(args.output, &view)? {
@@ -122,7 +122,7 @@ pub fn status(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<Outcome> 
 
 pub fn get(global: &GlobalArgs, command: GetCommand) -> anyhow::Result<Outcome> {
     block_on(async {
-        let session = Session::open(&target(global)).await?;
+        let session = open_session(global).await?;
         match command {
             GetCommand::Values(args) => {
                 let record = query::revision(&session, &args.get.name, args.get.revision).await?;

@@ -48,7 +48,7 @@ pub struct HeldLock {
     api: Api<Lease>,
     name: String,
     stop: watch::Sender<bool>,
-    renewer: JoinHandle<Option<Lease>>,
+    renewer: JoinHandle<Renewal>,
     /// A previous holder's lock that had expired when this one was taken.
     pub took_over: Option<Expired>,
 }
@@ -179,23 +179,30 @@ fn new_lease(name: &str, holder: &str, timeout: Duration) -> Lease {
     .expect("a Lease built from known fields")
 }
 
+/// How renewing a lock ended.
+enum Renewal {
+    /// Still ours: the last version of the lease, the precondition for deleting it.
+    Held(Box<Lease>),
+    /// It expired and someone else took it over.
+    Lost { to: String },
+}
+
 /// Renews the lease every third of its duration until told to stop. A failed renewal is
 /// retried (the lease has two more thirds to live); the lock is given up only when someone
-/// else holds it. Returns the last version of the lease while it is still ours, so
-/// releasing it can use that as a precondition.
+/// else holds it.
 async fn renew(
     api: Api<Lease>,
     mut lease: Lease,
     timeout: Duration,
     mut stop: watch::Receiver<bool>,
-) -> Option<Lease> {
+) -> Renewal {
     let holder = holder_of(&lease).unwrap_or_default().to_string();
     let interval = (timeout / 3).max(Duration::from_millis(200));
     let retry = (interval / 4).max(Duration::from_millis(100));
     let mut wait = interval;
     loop {
         tokio::select! {
-            _ = stop.changed() => return Some(lease),
+            _ = stop.changed() => return Renewal::Held(Box::new(lease)),
             () = tokio::time::sleep(wait) => {}
         }
         if let Some(spec) = lease.spec.as_mut() {
@@ -216,11 +223,8 @@ async fn renew(
                     }
                     Err(_) => retry,
                     Ok(other) => {
-                        let thief = other.as_ref().and_then(holder_of).unwrap_or("nobody");
-                        eprintln!(
-                            "warning: the release lock {name} expired and is now held by {thief}; this operation goes on without it"
-                        );
-                        return None;
+                        let to = other.as_ref().and_then(holder_of).unwrap_or("nobody");
+                        return Renewal::Lost { to: to.to_string() };
                     }
                 }
             }
@@ -233,17 +237,32 @@ fn holder_of(lease: &Lease) -> Option<&str> {
     lease.spec.as_ref()?.holder_identity.as_deref()
 }
 
+/// How holding a lock ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Released {
+    Released,
+    /// The lock expired while the operation ran and this holder took it over.
+    LostTo(String),
+}
+
 impl HeldLock {
+    /// The Lease's name, for messages.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Stops renewing and deletes the lease, if it is still ours.
-    pub async fn release(self) -> Result<(), kube::Error> {
+    pub async fn release(self) -> Result<Released, kube::Error> {
         let _ = self.stop.send(true);
-        let Ok(Some(lease)) = self.renewer.await else {
-            return Ok(());
+        let lease = match self.renewer.await {
+            Ok(Renewal::Held(lease)) => lease,
+            Ok(Renewal::Lost { to }) => return Ok(Released::LostTo(to)),
+            Err(_) => return Ok(Released::Released),
         };
         let params = DeleteParams {
             preconditions: Some(Preconditions {
-                resource_version: lease.metadata.resource_version,
-                uid: lease.metadata.uid,
+                resource_version: lease.metadata.resource_version.clone(),
+                uid: lease.metadata.uid.clone(),
             }),
             ..DeleteParams::default()
         };
@@ -253,9 +272,9 @@ impl HeldLock {
         let mut attempt = 1;
         loop {
             match self.api.delete(&self.name, &params).await {
-                Ok(_) => return Ok(()),
+                Ok(_) => return Ok(Released::Released),
                 Err(kube::Error::Api(status)) if status.code == 404 || status.code == 409 => {
-                    return Ok(());
+                    return Ok(Released::Released);
                 }
                 Err(kube::Error::Api(status)) if status.code < 500 => {
                     return Err(kube::Error::Api(status));

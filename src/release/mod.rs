@@ -1,13 +1,18 @@
-//! Releases: the record of each revision, and where records are kept.
+//! Releases: the record of each revision, where records are kept, and what the list of
+//! revisions says.
 
 pub mod codec;
 mod error;
+mod history;
 pub mod lock;
 mod record;
 pub mod secrets;
 pub mod store;
+mod transitions;
 
 pub use error::{StoreError, UnreadableRecord};
+pub use history::{History, LiveInventory, OperationInProgress};
 pub use record::{ReleaseRecord, Status, Timestamp};
 pub use secrets::SecretDecodeError;
-pub use store::{History, ListedReleases, ReleaseStore, StoredRelease, list_releases};
+pub use store::{ListedReleases, ReleaseStore, StoredRelease, list_releases};
+pub use transitions::SupersedeError;

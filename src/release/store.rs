@@ -61,6 +61,7 @@ use kube::api::{Api, DeleteParams, ListParams, PostParams, Preconditions};
 
 use super::codec;
 use super::error::{StoreError, UnreadableRecord};
+use super::history::History;
 use super::secrets::{self, ChunkSet, SecretDecodeError, SecretSet};
 use super::{ReleaseRecord, Status};
 
@@ -100,30 +101,6 @@ impl StoredRelease {
     /// How many chunk Secrets the record needs besides its head (0 for most records).
     pub fn chunk_count(&self) -> usize {
         self.chunk_set.as_ref().map_or(0, |set| set.count)
-    }
-}
-
-/// Every revision of one release.
-#[derive(Debug, Default)]
-pub struct History {
-    /// The readable revisions, oldest first.
-    pub revisions: Vec<StoredRelease>,
-    /// Secrets labelled as revisions of the release that could not be read.
-    pub unreadable: Vec<UnreadableRecord>,
-}
-
-impl History {
-    /// The newest readable revision.
-    pub fn latest(&self) -> Option<&StoredRelease> {
-        self.revisions.last()
-    }
-
-    /// The revision number a new revision gets: one more than any revision present,
-    /// including unreadable ones, whose Secrets still hold their names.
-    pub fn next_revision(&self) -> u64 {
-        let readable = self.revisions.iter().map(|stored| stored.record.revision);
-        let unreadable = self.unreadable.iter().filter_map(|entry| entry.revision);
-        readable.chain(unreadable).max().unwrap_or(0) + 1
     }
 }
 

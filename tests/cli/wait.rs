@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use rchart::cluster::wait::{LineReporter, WaitError, WaitTarget, wait_until_ready};
+use rchart::cluster::wait::{WaitError, WaitTarget, wait_until_ready};
 use rchart::cluster::{Cluster, ConnectOptions, connect};
+use rchart::commands::progress::LineProgress;
 use rchart::render::ResourceId;
 use rchart_test_apiserver::{
     Fault, FaultAction, Operation, Readiness, ReadinessRule, RecordedRequest, RequestMatch,
@@ -124,7 +125,7 @@ async fn wait(
 ) -> (Result<(), WaitError>, String) {
     let mut out = Vec::new();
     let outcome =
-        wait_until_ready(cluster, targets, timeout, &mut LineReporter::new(&mut out)).await;
+        wait_until_ready(cluster, targets, timeout, &mut LineProgress::new(&mut out)).await;
     (outcome, String::from_utf8(out).expect("progress is text"))
 }
 
@@ -578,7 +579,7 @@ async fn a_watch_too_far_behind_relists_and_sees_objects_created_after_the_wait_
                 &cluster,
                 &targets,
                 GENEROUS,
-                &mut LineReporter::new(&mut out),
+                &mut LineProgress::new(&mut out),
             )
             .await;
             (outcome, String::from_utf8(out).unwrap())

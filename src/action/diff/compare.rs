@@ -26,7 +26,6 @@ pub(super) async fn compare(
         planned,
         live,
         previous,
-        previous_kept,
     } = plan_and_claim(
         session,
         proposal.catalog,
@@ -59,7 +58,7 @@ pub(super) async fn compare(
         });
     }
 
-    for id in obsolete(&previous, &previous_kept, &planned) {
+    for id in obsolete(&previous, &planned) {
         // Like the real prune: gone already, or taken over by someone else, means untouched.
         let Ok(kind) = proposal.catalog.resolve(&id.api_version, &id.kind) else {
             continue;

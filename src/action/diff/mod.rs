@@ -17,14 +17,14 @@ use anyhow::bail;
 use serde_json::Value;
 
 use super::rollback::{rollback_target, target_manifests};
-use super::session::{Session, ensure_not_pending, is_installed, next_revision};
+use super::session::Session;
 use super::upgrade::{ValuesMode, prepare_upgrade};
 use crate::cluster::Catalog;
-use crate::release::StoredRelease;
+use crate::release::History;
 use crate::render::{Manifest, ResourceId};
 use crate::values::ValueSource;
 
-pub use unified::RenderOptions;
+pub use unified::DiffDisplay;
 
 /// What `rchart diff upgrade` compares against the cluster.
 pub struct DiffUpgradeOptions<'a> {
@@ -107,7 +107,7 @@ pub async fn diff_upgrade(
     options: &DiffUpgradeOptions<'_>,
 ) -> anyhow::Result<DiffReport> {
     let history = installed_history(session, options.name).await?;
-    ensure_not_pending(options.name, &history)?;
+    history.ensure_not_pending()?;
     let prepared = prepare_upgrade(
         session,
         &history,
@@ -120,7 +120,7 @@ pub async fn diff_upgrade(
     let (mut catalog, revision, rendered) = (
         prepared.catalog,
         prepared.revision,
-        prepared.rendering.rendered,
+        prepared.content.rendered,
     );
     let proposal = Proposal {
         release: options.name,
@@ -143,7 +143,7 @@ pub async fn diff_rollback(
     options: &DiffRollbackOptions<'_>,
 ) -> anyhow::Result<DiffReport> {
     let history = session.existing_history(options.name).await?;
-    let target = rollback_target(&history, options.name, options.revision)?;
+    let target = rollback_target(&history.revisions, options.name, options.revision)?;
     let wanted = target.record.revision;
     let manifests = target_manifests(target)?;
     let mut catalog = Catalog::discover(&session.cluster).await?;
@@ -156,7 +156,7 @@ pub async fn diff_rollback(
     };
     let resources = compare::compare(session, proposal).await?;
     Ok(DiffReport {
-        revision: next_revision(&history),
+        revision: history.next_revision(),
         rollback_of: Some(wanted),
         resources,
     })
@@ -168,15 +168,15 @@ struct Proposal<'a> {
     catalog: &'a mut Catalog,
     manifests: &'a [Manifest],
     /// The release's history before the proposed revision, for the prune inventory.
-    history: &'a [StoredRelease],
+    history: &'a History,
     take_ownership: bool,
 }
 
 /// The history of a release that is installed now: an uninstalled one has nothing live
 /// to compare with, which `rchart upgrade` would also refuse.
-async fn installed_history(session: &Session, name: &str) -> anyhow::Result<Vec<StoredRelease>> {
+async fn installed_history(session: &Session, name: &str) -> anyhow::Result<History> {
     let history = session.history(name).await?;
-    if !is_installed(&history) {
+    if !history.is_installed() {
         bail!(
             "release \"{name}\" not found in namespace \"{}\"",
             session.namespace()

@@ -18,7 +18,7 @@ const DIFF_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How to show a report.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct RenderOptions {
+pub struct DiffDisplay {
     /// Colour headers, hunk ranges, removed and added lines with ANSI escapes.
     pub colour: bool,
     /// Show Secret values decoded instead of masked.
@@ -27,7 +27,7 @@ pub struct RenderOptions {
 
 impl DiffReport {
     /// Every object's diff, then the summary line.
-    pub fn render(&self, options: RenderOptions) -> anyhow::Result<String> {
+    pub fn render(&self, options: DiffDisplay) -> anyhow::Result<String> {
         let palette = Palette {
             enabled: options.colour,
         };
@@ -165,7 +165,7 @@ mod tests {
             live: Some(config_map("web", json!({"a": "1", "b": "2"}))),
             proposed: Some(config_map("web", json!({"a": "1", "b": "3"}))),
         }]);
-        let text = report.render(RenderOptions::default()).unwrap();
+        let text = report.render(DiffDisplay::default()).unwrap();
         assert_eq!(
             text,
             "--- ConfigMap backend/web (live)\n\
@@ -203,7 +203,7 @@ mod tests {
                 },
             ],
         };
-        let text = report.render(RenderOptions::default()).unwrap();
+        let text = report.render(DiffDisplay::default()).unwrap();
         assert!(
             text.contains("--- ConfigMap backend/new (absent)\n+++ ConfigMap backend/new (revision 3, rollback to 1)\n@@ -0,0 +1,6 @@\n+apiVersion: v1\n"),
             "{text}"
@@ -221,7 +221,7 @@ mod tests {
     #[test]
     fn no_differences_render_as_no_changes() {
         assert_eq!(
-            report(Vec::new()).render(RenderOptions::default()).unwrap(),
+            report(Vec::new()).render(DiffDisplay::default()).unwrap(),
             "no changes\n"
         );
     }
@@ -234,10 +234,10 @@ mod tests {
             live: Some(config_map("web", json!({"a": "1"}))),
             proposed: Some(config_map("web", json!({"a": "2"}))),
         }]);
-        let plain = report.render(RenderOptions::default()).unwrap();
+        let plain = report.render(DiffDisplay::default()).unwrap();
         assert!(!plain.contains('\x1b'), "{plain}");
         let coloured = report
-            .render(RenderOptions {
+            .render(DiffDisplay {
                 colour: true,
                 show_secrets: false,
             })
@@ -266,7 +266,7 @@ mod tests {
             live: Some(secret("b2xkLXBhc3N3b3Jk")),
             proposed: Some(secret("bmV3LXBhc3N3b3Jk")),
         }]);
-        let masked = report.render(RenderOptions::default()).unwrap();
+        let masked = report.render(DiffDisplay::default()).unwrap();
         assert!(
             masked.contains("-  pass: \"*** (before)\"\n+  pass: \"*** (after)\"\n"),
             "{masked}"
@@ -276,7 +276,7 @@ mod tests {
             "{masked}"
         );
         let shown = report
-            .render(RenderOptions {
+            .render(DiffDisplay {
                 colour: false,
                 show_secrets: true,
             })

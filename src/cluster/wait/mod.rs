@@ -6,7 +6,6 @@
 //! as soon as the controller writes it.
 
 mod board;
-mod progress;
 mod readiness;
 mod watch;
 
@@ -24,8 +23,20 @@ use self::watch::Update;
 use super::{Cluster, ClusterError, Planned};
 use crate::render::ResourceId;
 
-pub use progress::{LineReporter, Reporter, TerminalReporter, stderr_reporter};
 pub use readiness::ReadyState;
+
+/// Receives the progress of a wait. [`wait_until_ready`] calls `update` only when a
+/// resource's state really changed, so displays need no de-duplication of their own.
+pub trait WaitProgress: Send {
+    /// Waiting starts for `resources` (only those with a readiness to wait for).
+    fn begin(&mut self, resources: &[ResourceId], timeout: Duration);
+    /// `resource` is now in `state`.
+    fn update(&mut self, resource: &ResourceId, state: &ReadyState);
+    /// Something worth knowing that is not about one resource, e.g. a watch being retried.
+    fn warn(&mut self, message: &str);
+    /// Waiting is over, whatever the outcome.
+    fn end(&mut self);
+}
 
 /// How long `--wait` waits unless `--timeout` says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
@@ -142,19 +153,19 @@ pub fn parse_timeout(text: &str) -> Result<Duration, InvalidTimeout> {
     }
 }
 
-/// Waits until every target is ready, for at most `timeout`, telling `reporter` each
+/// Waits until every target is ready, for at most `timeout`, telling `progress` each
 /// change. Fails at once when a resource fails (a Job's `Failed` condition, a Deployment's
 /// exceeded progress deadline), and at the timeout naming every resource not ready and why.
 pub async fn wait_until_ready(
     cluster: &Cluster,
     targets: &[WaitTarget],
     timeout: Duration,
-    reporter: &mut dyn Reporter,
+    progress: &mut dyn WaitProgress,
 ) -> Result<(), WaitError> {
     let mut board = Board::new(targets, &cluster.namespace);
-    reporter.begin(&board.resources(), timeout);
-    let outcome = watch_until_ready(cluster, &mut board, timeout, reporter).await;
-    reporter.end();
+    progress.begin(&board.resources(), timeout);
+    let outcome = watch_until_ready(cluster, &mut board, timeout, progress).await;
+    progress.end();
     outcome
 }
 
@@ -162,7 +173,7 @@ async fn watch_until_ready(
     cluster: &Cluster,
     board: &mut Board,
     timeout: Duration,
-    reporter: &mut dyn Reporter,
+    progress: &mut dyn WaitProgress,
 ) -> Result<(), WaitError> {
     if board.all_ready() {
         return Ok(());
@@ -192,7 +203,7 @@ async fn watch_until_ready(
         match change {
             Ok(change) => {
                 for (resource, state) in board.apply(watch, change) {
-                    reporter.update(&resource, &state);
+                    progress.update(&resource, &state);
                     if let ReadyState::Failed(reason) = state {
                         return Err(WaitError::Failed { resource, reason });
                     }
@@ -216,7 +227,7 @@ async fn watch_until_ready(
                     Err(other) => other.to_string(),
                 };
                 if board.watch_failed(watch, message.clone()) {
-                    reporter.warn(&format!(
+                    progress.warn(&format!(
                         "watching {kind}s in namespace {namespace} failed, retrying: {message}"
                     ));
                 }

@@ -7,30 +7,17 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::ReadyState;
+use crate::cluster::wait::{ReadyState, WaitProgress};
 use crate::render::ResourceId;
 
-/// Receives the progress of a wait. [`super::wait_until_ready`] calls `update` only when
-/// a resource's state really changed, so reporters need no de-duplication of their own.
-pub trait Reporter: Send {
-    /// Waiting starts for `resources` (only those with a readiness to wait for).
-    fn begin(&mut self, resources: &[ResourceId], timeout: Duration);
-    /// `resource` is now in `state`.
-    fn update(&mut self, resource: &ResourceId, state: &ReadyState);
-    /// Something worth knowing that is not about one resource, e.g. a watch being retried.
-    fn warn(&mut self, message: &str);
-    /// Waiting is over, whatever the outcome.
-    fn end(&mut self);
-}
-
-/// The reporter for stderr: live lines on a terminal, plain lines otherwise (also when
+/// The display for stderr: live lines on a terminal, plain lines otherwise (also when
 /// `TERM=dumb`). Colours follow `NO_COLOR` and `CLICOLOR`.
-pub fn stderr_reporter() -> Box<dyn Reporter> {
+pub fn stderr_progress() -> Box<dyn WaitProgress> {
     let dumb_terminal = std::env::var_os("TERM").is_some_and(|term| term == "dumb");
     if std::io::stderr().is_terminal() && !dumb_terminal {
-        Box::new(TerminalReporter::new())
+        Box::new(TerminalProgress::new())
     } else {
-        Box::new(LineReporter::new(std::io::stderr()))
+        Box::new(LineProgress::new(std::io::stderr()))
     }
 }
 
@@ -55,13 +42,13 @@ fn header(count: usize, timeout: Duration) -> String {
 }
 
 /// Plain lines, one per change of state: for logs and pipes.
-pub struct LineReporter<W> {
+pub struct LineProgress<W> {
     out: W,
 }
 
-impl<W: Write + Send> LineReporter<W> {
+impl<W: Write + Send> LineProgress<W> {
     pub fn new(out: W) -> Self {
-        LineReporter { out }
+        LineProgress { out }
     }
 
     fn line(&mut self, text: &str) {
@@ -70,7 +57,7 @@ impl<W: Write + Send> LineReporter<W> {
     }
 }
 
-impl<W: Write + Send> Reporter for LineReporter<W> {
+impl<W: Write + Send> WaitProgress for LineProgress<W> {
     fn begin(&mut self, resources: &[ResourceId], timeout: Duration) {
         if !resources.is_empty() {
             self.line(&header(resources.len(), timeout));
@@ -97,15 +84,15 @@ impl<W: Write + Send> Reporter for LineReporter<W> {
 
 /// A live line per resource, redrawn in place as its state changes, under a spinner
 /// that counts the resources ready and the time spent.
-pub struct TerminalReporter {
+pub struct TerminalProgress {
     multi: MultiProgress,
     summary: Option<ProgressBar>,
     lines: BTreeMap<ResourceId, ProgressBar>,
 }
 
-impl TerminalReporter {
+impl TerminalProgress {
     pub fn new() -> Self {
-        TerminalReporter {
+        TerminalProgress {
             multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
             summary: None,
             lines: BTreeMap::new(),
@@ -113,7 +100,7 @@ impl TerminalReporter {
     }
 }
 
-impl Default for TerminalReporter {
+impl Default for TerminalProgress {
     fn default() -> Self {
         Self::new()
     }
@@ -135,7 +122,7 @@ fn mark(line: &ProgressBar, state: &ReadyState) {
     line.set_style(style(template).tick_strings(&[symbol, symbol]));
 }
 
-impl Reporter for TerminalReporter {
+impl WaitProgress for TerminalProgress {
     fn begin(&mut self, resources: &[ResourceId], timeout: Duration) {
         if resources.is_empty() {
             return;
@@ -205,7 +192,7 @@ mod tests {
     #[test]
     fn plain_lines_say_what_changed() {
         let mut out = Vec::new();
-        let mut reporter = LineReporter::new(&mut out);
+        let mut reporter = LineProgress::new(&mut out);
         let web = deployment("web");
         reporter.begin(std::slice::from_ref(&web), Duration::from_secs(90));
         reporter.update(&web, &ReadyState::Waiting("1 of 3 replicas ready".into()));
@@ -229,7 +216,7 @@ mod tests {
     #[test]
     fn nothing_to_wait_for_prints_nothing() {
         let mut out = Vec::new();
-        let mut reporter = LineReporter::new(&mut out);
+        let mut reporter = LineProgress::new(&mut out);
         reporter.begin(&[], Duration::from_secs(300));
         reporter.end();
         assert!(out.is_empty());

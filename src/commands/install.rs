@@ -1,0 +1,71 @@
+//! `rchart install`, and what install and upgrade print alike.
+
+use crate::action::atomic::AtomicOptions;
+use crate::action::deploy::DeployOptions;
+use crate::action::install::{InstallOptions, Outcome as DeployOutcome, install};
+use crate::cli::{DeployArgs, GlobalArgs, InstallArgs};
+use crate::release::ReleaseRecord;
+
+use super::{Outcome, block_on, open_session};
+
+pub fn run(global: &GlobalArgs, args: InstallArgs) -> anyhow::Result<Outcome> {
+    block_on(async {
+        let session = open_session(global).await?;
+        let options = InstallOptions {
+            name: &args.name,
+            chart: &args.chart,
+            sources: &args.deploy.values.sources,
+            description: args.deploy.description.as_deref(),
+            create_namespace: args.deploy.create_namespace,
+            atomic: atomic_options(&args.deploy),
+            deploy: deploy_options(&args.deploy),
+        };
+        let outcome = install(&session, &options).await?;
+        print_deploy_outcome(&outcome)?;
+        Ok(Outcome::Success)
+    })
+}
+
+pub(super) fn deploy_options(args: &DeployArgs) -> DeployOptions {
+    DeployOptions {
+        take_ownership: args.ownership.take_ownership,
+        dry_run: args.dry_run,
+        history_max: args.history.history_max,
+        // --atomic implies --wait.
+        wait: (args.wait.wait || args.wait.atomic).then_some(args.wait.timeout),
+        force_conflicts: args.ownership.force_conflicts,
+    }
+}
+
+pub(super) fn atomic_options(args: &DeployArgs) -> Option<AtomicOptions> {
+    args.wait.atomic.then_some(AtomicOptions {
+        timeout: args.wait.timeout,
+        history_max: args.history.history_max,
+    })
+}
+
+pub(super) fn print_deploy_outcome(outcome: &DeployOutcome) -> anyhow::Result<()> {
+    match &outcome.record {
+        None => {
+            out!("{}", outcome.manifest);
+            eprintln!("dry run: the server accepted every object; nothing was stored");
+        }
+        Some(record) => {
+            print_summary(record)?;
+            if let Some(notes) = &outcome.notes {
+                outln!("\nNOTES:\n{notes}");
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn print_summary(record: &ReleaseRecord) -> anyhow::Result<()> {
+    outln!("NAME: {}", record.name);
+    outln!("NAMESPACE: {}", record.namespace);
+    outln!("REVISION: {}", record.revision);
+    outln!("STATUS: {}", record.status);
+    outln!("LAST DEPLOYED: {}", record.last_deployed);
+    outln!("DESCRIPTION: {}", record.description);
+    Ok(())
+}

@@ -1,0 +1,41 @@
+//! `rchart rollback`.
+
+use crate::action::deploy::DeployOptions;
+use crate::action::rollback::{RollbackOptions, rollback};
+use crate::cli::{GlobalArgs, RollbackArgs};
+
+use super::install::print_summary;
+use super::{Outcome, block_on, open_session};
+
+pub fn run(global: &GlobalArgs, args: RollbackArgs) -> anyhow::Result<Outcome> {
+    block_on(async {
+        let session = open_session(global).await?;
+        let options = RollbackOptions {
+            name: &args.name,
+            revision: args.revision,
+            description: args.description.as_deref(),
+            deploy: DeployOptions {
+                take_ownership: args.ownership.take_ownership,
+                dry_run: args.dry_run,
+                history_max: args.history.history_max,
+                wait: args.wait.then_some(args.timeout),
+                force_conflicts: args.ownership.force_conflicts,
+            },
+        };
+        let record = rollback(&session, &options).await?;
+        if args.dry_run {
+            eprintln!(
+                "dry run: revision {} would be restored; nothing was changed",
+                record.revision
+            );
+        } else {
+            outln!(
+                "Rollback was a success: {} is at revision {}",
+                record.name,
+                record.revision
+            );
+            print_summary(&record)?;
+        }
+        Ok(Outcome::Success)
+    })
+}
