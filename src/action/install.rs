@@ -16,7 +16,7 @@ use super::deploy::{ChartRevision, DeployOptions, NewRevision, deploy_chart_revi
 use super::render_release::{RenderedRelease, render_release};
 use super::session::Session;
 use crate::chart::Chart;
-use crate::release::{Status, Timestamp};
+use crate::release::{Need, Status, Timestamp};
 use crate::render::ReleaseInfo;
 use crate::values::ValueSource;
 
@@ -63,6 +63,7 @@ pub(super) async fn install_unlocked(
 ) -> anyhow::Result<Outcome> {
     let chart = Chart::load(options.chart)?;
     let history = session.history(options.name).await?;
+    history.require("install", &[Need::Latest])?;
     history.ensure_not_pending()?;
     if let Some(latest) = history.latest()
         && latest.record.status != Status::Uninstalled

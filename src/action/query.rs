@@ -4,7 +4,7 @@ use anyhow::bail;
 use serde::Serialize;
 
 use super::session::Session;
-use crate::release::{ReleaseRecord, Status, list_releases};
+use crate::release::{Need, ReleaseRecord, Status, UnreadableRecord, list_releases};
 use crate::render::ResourceId;
 
 /// One line of `rchart history` or `rchart list`.
@@ -15,7 +15,8 @@ pub struct RevisionSummary {
     pub namespace: String,
     pub revision: u64,
     pub updated: String,
-    pub status: Status,
+    /// A revision's status, or `unreadable` for a record that cannot be read.
+    pub status: String,
     pub chart: String,
     pub app_version: String,
     pub description: String,
@@ -28,7 +29,7 @@ impl From<&ReleaseRecord> for RevisionSummary {
             namespace: record.namespace.clone(),
             revision: record.revision,
             updated: record.last_deployed.to_string(),
-            status: record.status,
+            status: record.status.to_string(),
             chart: format!("{}-{}", record.chart.name, record.chart.version),
             app_version: record.chart.app_version.clone().unwrap_or_default(),
             description: record.description.clone(),
@@ -51,35 +52,55 @@ pub struct StatusView {
     pub notes: Option<String>,
 }
 
-/// Readable revisions, plus the records that could not be read (named by Secret).
+/// Revisions to show, one row each; records that cannot be read have rows too, marked
+/// `unreadable`, and were reported as warnings.
 pub struct HistoryView {
     pub revisions: Vec<RevisionSummary>,
-    pub unreadable: Vec<String>,
+}
+
+/// The status shown for a record that cannot be read.
+const UNREADABLE: &str = "unreadable";
+
+impl RevisionSummary {
+    /// A row for a record that cannot be read: what its labels say, and why.
+    fn unreadable(entry: &UnreadableRecord) -> Option<Self> {
+        Some(Self {
+            name: entry.release.clone()?,
+            namespace: entry.namespace.clone(),
+            revision: entry.revision.unwrap_or_default(),
+            updated: String::new(),
+            status: UNREADABLE.to_string(),
+            chart: String::new(),
+            app_version: String::new(),
+            description: entry.to_string(),
+        })
+    }
 }
 
 pub async fn history(session: &Session, name: &str) -> anyhow::Result<HistoryView> {
-    let history = session
-        .store
-        .history(name)
-        .await
-        .map_err(|e| session.explain(e))?;
+    let history = session.history(name).await?;
     if history.is_empty() {
         bail!(
             "release \"{name}\" not found in namespace \"{}\"",
             session.namespace()
         );
     }
-    Ok(HistoryView {
-        revisions: history
-            .revisions
-            .iter()
-            .map(|s| RevisionSummary::from(&s.record))
-            .collect(),
-        unreadable: history.unreadable.iter().map(|e| e.to_string()).collect(),
-    })
+    let mut revisions: Vec<RevisionSummary> = history
+        .revisions
+        .iter()
+        .map(|s| RevisionSummary::from(&s.record))
+        .chain(
+            history
+                .unreadable
+                .iter()
+                .filter_map(RevisionSummary::unreadable),
+        )
+        .collect();
+    revisions.sort_by_key(|summary| summary.revision);
+    Ok(HistoryView { revisions })
 }
 
-/// A revision: the given one, or the latest.
+/// A revision: the given one, or the latest that can be read.
 pub async fn revision(
     session: &Session,
     name: &str,
@@ -94,12 +115,12 @@ pub async fn revision(
             .record),
         None => {
             let history = session.existing_history(name).await?;
-            Ok(history
-                .revisions
-                .into_iter()
-                .next_back()
-                .expect("history is not empty")
-                .record)
+            if let Some(latest) = history.latest() {
+                return Ok(latest.record.clone());
+            }
+            // Only damaged records: say which, and how to get rid of them.
+            history.require("showing the release", &[Need::Latest])?;
+            bail!("release \"{name}\" has no record that can be read")
         }
     }
 }
@@ -115,7 +136,8 @@ pub fn status_view(record: &ReleaseRecord) -> StatusView {
     }
 }
 
-/// The latest revision of each release, in one namespace or all of them.
+/// The latest revision of each release, in one namespace or all of them. A release
+/// whose latest record cannot be read is listed, marked `unreadable`.
 pub async fn list(
     session: &Session,
     all_namespaces: bool,
@@ -125,15 +147,19 @@ pub async fn list(
     let listed = list_releases(&session.cluster.client, namespace.as_deref())
         .await
         .map_err(|e| session.explain(e))?;
+    session.report_unreadable(&listed.unreadable);
     let mut revisions: Vec<RevisionSummary> = listed
         .releases
         .iter()
         .filter(|s| include_uninstalled || s.record.status != Status::Uninstalled)
         .map(|s| RevisionSummary::from(&s.record))
+        .chain(
+            listed
+                .unreadable
+                .iter()
+                .filter_map(RevisionSummary::unreadable),
+        )
         .collect();
     revisions.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
-    Ok(HistoryView {
-        revisions,
-        unreadable: listed.unreadable.iter().map(|e| e.to_string()).collect(),
-    })
+    Ok(HistoryView { revisions })
 }

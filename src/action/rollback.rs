@@ -11,7 +11,7 @@ use anyhow::Context;
 use super::deploy::{DeployOptions, Deployed, PendingRevision, deploy};
 use super::session::Session;
 use crate::cluster::Catalog;
-use crate::release::{ReleaseRecord, Status, StoredRelease, Timestamp};
+use crate::release::{History, Need, ReleaseRecord, Status, StoredRelease, Timestamp};
 use crate::render::{Manifest, parse_multi_document};
 
 pub struct RollbackOptions<'a> {
@@ -46,7 +46,7 @@ pub(super) async fn rollback_unlocked(
     options: &RollbackOptions<'_>,
 ) -> anyhow::Result<ReleaseRecord> {
     let mut history = session.existing_history(options.name).await?;
-    let target = rollback_target(&history.revisions, options.name, options.revision)?.clone();
+    let target = rollback_target(&history, options.name, options.revision)?.clone();
     let wanted = target.record.revision;
     let revision = history.next_revision();
     if !options.deploy.dry_run {
@@ -108,8 +108,42 @@ pub fn target_manifests(target: &StoredRelease) -> anyhow::Result<Vec<Manifest>>
     })
 }
 
-/// The revision a rollback restores: the one asked for, or the one before the latest.
+/// The revision a rollback restores: the one asked for, or the newest earlier one that
+/// was deployed. A damaged record in that place is an error naming it: restoring another
+/// revision than the user meant would be worse.
 pub fn rollback_target<'h>(
+    history: &'h History,
+    name: &str,
+    revision: Option<u64>,
+) -> anyhow::Result<&'h StoredRelease> {
+    let target = readable_rollback_target(&history.revisions, name, revision);
+    let wanted = match (&target, revision) {
+        (_, Some(wanted)) => Some(wanted),
+        (Ok(found), None) => newer_damaged_candidate(history, found.record.revision),
+        (Err(_), None) => newer_damaged_candidate(history, 0),
+    };
+    if let Some(wanted) = wanted {
+        history.require("rollback", &[Need::RollbackTarget(wanted)])?;
+    }
+    target
+}
+
+/// An unreadable revision that was deployed, newer than `than` and older than the latest:
+/// what a rollback without a revision would restore, if it could be read.
+fn newer_damaged_candidate(history: &History, than: u64) -> Option<u64> {
+    let latest = history.latest().map_or(0, |r| r.record.revision);
+    history
+        .unreadable
+        .iter()
+        .filter(|entry| {
+            (entry.labelled(Status::Deployed) || entry.labelled(Status::Superseded))
+                && entry.revision.is_some_and(|r| r > than && r < latest)
+        })
+        .filter_map(|entry| entry.revision)
+        .max()
+}
+
+fn readable_rollback_target<'h>(
     history: &'h [StoredRelease],
     name: &str,
     revision: Option<u64>,

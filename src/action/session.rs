@@ -1,8 +1,9 @@
 //! What every release command starts from: a cluster, the release store for the
 //! namespace, a reporter for what a person should see, and the release lock.
 
+use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Namespace;
@@ -12,7 +13,7 @@ use anyhow::{Context, bail};
 
 use super::report::Reporter;
 use crate::cluster::{Catalog, Cluster, ConnectOptions, connect};
-use crate::release::{History, ReleaseStore, lock};
+use crate::release::{History, ReleaseStore, UnreadableRecord, lock};
 use crate::render::Capabilities;
 
 /// How long an interrupted operation may take to mark its revision failed.
@@ -24,6 +25,8 @@ pub struct Session {
     pub store: ReleaseStore,
     pub reporter: Arc<dyn Reporter>,
     lock_timeout: Duration,
+    /// Unreadable records already reported, so each is reported once per command.
+    reported_unreadable: Mutex<BTreeSet<String>>,
 }
 
 /// Where to find the cluster and which namespace to act in.
@@ -50,6 +53,7 @@ impl Session {
             store,
             reporter,
             lock_timeout: target.lock_timeout,
+            reported_unreadable: Mutex::default(),
         })
     }
 
@@ -155,21 +159,30 @@ impl Session {
         &self.cluster.namespace
     }
 
-    /// Every revision of `name`, oldest first. An unreadable record makes this fail,
-    /// naming its Secret: acting on a release whose history cannot be read could lose
-    /// track of objects.
+    /// Every revision of `name`, oldest first, and the records that cannot be read, each
+    /// reported once as a warning. Whether an operation can do without a damaged record
+    /// is its own decision ([`History::require`]).
     pub async fn history(&self, name: &str) -> anyhow::Result<History> {
         let history = self
             .store
             .history(name)
             .await
             .map_err(|e| self.explain(e))?;
-        let mut history = history;
-        if let Some(problem) = history.unreadable.drain(..).next() {
-            return Err(anyhow::Error::from(problem))
-                .with_context(|| format!("release \"{name}\" has a record that cannot be read"));
-        }
+        self.report_unreadable(&history.unreadable);
         Ok(history)
+    }
+
+    /// Warns once per command about each record that cannot be read.
+    pub fn report_unreadable(&self, entries: &[UnreadableRecord]) {
+        let mut reported = self
+            .reported_unreadable
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for entry in entries {
+            if reported.insert(format!("{}/{}", entry.namespace, entry.secret_name)) {
+                self.reporter.warn(&entry.to_string());
+            }
+        }
     }
 
     /// The history, which must not be empty.

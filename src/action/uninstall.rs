@@ -11,7 +11,7 @@ use anyhow::bail;
 
 use super::session::Session;
 use crate::cluster::{Catalog, Owner, delete_owned};
-use crate::release::{Status, StoredRelease, Timestamp};
+use crate::release::{Need, Status, StoredRelease, Timestamp, UnreadableRecord};
 use crate::render::ResourceId;
 
 pub struct UninstallOptions<'a> {
@@ -50,12 +50,16 @@ pub(super) async fn uninstall_unlocked(
     let store = &session.store;
     let explain = |e| session.explain(e);
     let history = session.existing_history(options.name).await?;
-    let latest = history.latest().expect("history is not empty").clone();
+    history.require("uninstall", &[Need::Latest, Need::Deployed])?;
+    let latest = history
+        .latest()
+        .expect("a readable latest revision")
+        .clone();
     if latest.record.status == Status::Uninstalled {
         if options.keep_history {
             bail!("release \"{}\" is already uninstalled", options.name);
         }
-        delete_records(session, &history.revisions).await?;
+        delete_records(session, &history.revisions, &history.unreadable).await?;
         return Ok(Uninstalled::default());
     }
 
@@ -128,7 +132,7 @@ pub(super) async fn uninstall_unlocked(
         if let Some(last) = remaining.last_mut() {
             *last = uninstalling;
         }
-        delete_records(session, &remaining).await?;
+        delete_records(session, &remaining, &history.unreadable).await?;
     }
     Ok(Uninstalled {
         deleted: deleted.deleted,
@@ -137,13 +141,22 @@ pub(super) async fn uninstall_unlocked(
     })
 }
 
-async fn delete_records(session: &Session, revisions: &[StoredRelease]) -> anyhow::Result<()> {
+/// Deletes every record of the release, the unreadable ones too.
+async fn delete_records(
+    session: &Session,
+    revisions: &[StoredRelease],
+    unreadable: &[UnreadableRecord],
+) -> anyhow::Result<()> {
+    let explain = |e| session.explain(e);
     for stored in revisions {
+        session.store.delete(stored).await.map_err(explain)?;
+    }
+    for entry in unreadable {
         session
             .store
-            .delete(stored)
+            .delete_unreadable(entry)
             .await
-            .map_err(|e| session.explain(e))?;
+            .map_err(explain)?;
     }
     Ok(())
 }

@@ -19,7 +19,7 @@ use super::render_release::{RenderedRelease, render_resolved};
 use super::session::Session;
 use crate::chart::Chart;
 use crate::cluster::Catalog;
-use crate::release::{History, Status, Timestamp};
+use crate::release::{History, Need, Status, Timestamp};
 use crate::render::ReleaseInfo;
 use crate::values::{self, ResolvedValues, ValueSource};
 
@@ -87,6 +87,7 @@ async fn upgrade_unlocked(
     options: &UpgradeOptions<'_>,
 ) -> anyhow::Result<Outcome> {
     let history = session.history(options.name).await?;
+    history.require("upgrade", &[Need::Latest, Need::Deployed])?;
     if !history.is_installed() {
         if !options.install {
             bail!(

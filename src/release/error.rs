@@ -127,7 +127,16 @@ pub struct UnreadableRecord {
     pub release: Option<String>,
     /// The revision its labels name, if they do.
     pub revision: Option<u64>,
+    /// The status its labels name, if they do: what the record said when last written.
+    pub status: Option<String>,
     pub error: StoreError,
+}
+
+impl UnreadableRecord {
+    /// Whether its labels say it had `status` when it was last written.
+    pub fn labelled(&self, status: super::Status) -> bool {
+        self.status.as_deref() == Some(status.as_str())
+    }
 }
 
 /// The error and all its causes on one line: `cannot read …: chunk Secret … is missing`.

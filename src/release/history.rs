@@ -36,6 +36,50 @@ pub struct OperationInProgress {
     way_out: String,
 }
 
+/// A revision an operation cannot do without.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// The newest revision: it says whether an operation is unfinished, and what a failed
+    /// upgrade may have applied.
+    Latest,
+    /// The deployed revision: it says what runs now.
+    Deployed,
+    /// The revision a rollback restores.
+    RollbackTarget(u64),
+}
+
+impl Need {
+    fn role(self) -> &'static str {
+        match self {
+            Need::Latest => "the latest revision",
+            Need::Deployed => "the deployed revision",
+            Need::RollbackTarget(_) => "the revision to roll back to",
+        }
+    }
+}
+
+/// A record an operation needs cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{operation} needs revision {revision} of release {release} ({role}), but {problem}; to go on without it, delete its Secrets: `kubectl delete secret -n {namespace} {secret}` and `kubectl delete secret -n {namespace} -l '{chunks}'` (objects only that revision recorded are then no longer tracked by rchart)",
+    role = need.role(),
+    chunks = chunk_selector(release, *revision),
+)]
+pub struct DamagedRecord {
+    pub operation: String,
+    pub release: String,
+    pub revision: u64,
+    pub need: Need,
+    pub secret: String,
+    pub namespace: String,
+    /// The unreadable record's own message, with its cause.
+    pub problem: String,
+}
+
+fn chunk_selector(release: &str, revision: u64) -> String {
+    super::secrets::chunks_selector(release, &[revision])
+}
+
 impl History {
     /// No revision at all, readable or not: the release was never installed.
     pub fn is_empty(&self) -> bool {
@@ -90,6 +134,48 @@ impl History {
             since: latest.record.last_deployed.to_string(),
             way_out,
         })
+    }
+
+    /// Fails, naming the record and the way out, when a revision `operation` needs is
+    /// unreadable. A damaged record the operation can do without is no obstacle.
+    pub fn require(&self, operation: &str, needs: &[Need]) -> Result<(), Box<DamagedRecord>> {
+        for &need in needs {
+            if let Some(entry) = self.unreadable_for(need) {
+                return Err(Box::new(DamagedRecord {
+                    operation: operation.to_string(),
+                    release: entry.release.clone().unwrap_or_default(),
+                    revision: entry.revision.unwrap_or_default(),
+                    need,
+                    secret: entry.secret_name.clone(),
+                    namespace: entry.namespace.clone(),
+                    problem: entry.to_string(),
+                }));
+            }
+        }
+        Ok(())
+    }
+
+    /// The unreadable record that stands where `need` is, if any: a newer revision than
+    /// any readable one, one labelled deployed after the readable deployed one, or the
+    /// revision asked for.
+    fn unreadable_for(&self, need: Need) -> Option<&UnreadableRecord> {
+        let latest = self.latest().map(|r| r.record.revision);
+        let deployed = self.deployed().map(|r| r.record.revision);
+        let mut entries = self.unreadable.iter();
+        match need {
+            // With no readable revision at all, any damaged one may be the latest.
+            Need::Latest => entries
+                .filter(|entry| latest.is_none() || entry.revision > latest)
+                .max_by_key(|entry| entry.revision),
+            Need::Deployed => entries
+                .filter(|entry| {
+                    entry.labelled(Status::Deployed)
+                        && entry.revision.is_some()
+                        && entry.revision > deployed
+                })
+                .max_by_key(|entry| entry.revision),
+            Need::RollbackTarget(wanted) => entries.find(|entry| entry.revision == Some(wanted)),
+        }
     }
 
     /// Objects that earlier revisions may have left in the cluster: those of the deployed

@@ -11,7 +11,7 @@ pub mod store;
 mod transitions;
 
 pub use error::{StoreError, UnreadableRecord};
-pub use history::{History, LiveInventory, OperationInProgress};
+pub use history::{DamagedRecord, History, LiveInventory, Need, OperationInProgress};
 pub use record::{ReleaseRecord, Status, Timestamp};
 pub use secrets::SecretDecodeError;
 pub use store::{ListedReleases, ReleaseStore, StoredRelease, list_releases};

@@ -292,6 +292,35 @@ impl ReleaseStore {
         Ok(())
     }
 
+    /// Deletes a record that cannot be read: its head Secret and every chunk Secret
+    /// labelled with its revision. Already gone is not an error.
+    pub async fn delete_unreadable(&self, entry: &UnreadableRecord) -> Result<(), StoreError> {
+        let action = |what: &str| {
+            format!(
+                "deleting {what} of unreadable Secret {} in namespace {}",
+                entry.secret_name, self.namespace
+            )
+        };
+        match self
+            .api
+            .delete(&entry.secret_name, &DeleteParams::default())
+            .await
+        {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.is_not_found() => {}
+            Err(error) => return Err(StoreError::from_kube(action("the head"), error)),
+        }
+        if let (Some(release), Some(revision)) = (&entry.release, entry.revision) {
+            let chunks =
+                ListParams::default().labels(&secrets::chunks_selector(release, &[revision]));
+            self.api
+                .delete_collection(&DeleteParams::default(), &chunks)
+                .await
+                .map_err(|error| StoreError::from_kube(action("the chunks"), error))?;
+        }
+        Ok(())
+    }
+
     /// Deletes the oldest revisions in `history` until at most `max` remain (the new
     /// revision counts), and returns the deleted revision numbers. `max` 0 keeps all. The
     /// deployed revision, pending ones and the newest one are never deleted, so more than
@@ -503,7 +532,7 @@ async fn read_heads(
             Err(SecretDecodeError::ChunkMissing { .. }) => {
                 match read_head(api, namespace, &head.secret_name).await? {
                     HeadRead::Read(stored) => releases.push(*stored),
-                    HeadRead::Unreadable(entry) => unreadable.push(entry),
+                    HeadRead::Unreadable(entry) => unreadable.push(*entry),
                     HeadRead::Gone => {} // deleted meanwhile
                 }
             }
@@ -516,7 +545,7 @@ async fn read_heads(
 /// What reading one head Secret found.
 enum HeadRead {
     Read(Box<StoredRelease>),
-    Unreadable(UnreadableRecord),
+    Unreadable(Box<UnreadableRecord>),
     /// The head does not exist.
     Gone,
 }
@@ -540,14 +569,14 @@ async fn read_head(
         if let Some((seen_version, entry)) = missing_chunk.take()
             && seen_version == secret.metadata.resource_version
         {
-            return Ok(HeadRead::Unreadable(entry));
+            return Ok(HeadRead::Unreadable(Box::new(entry)));
         }
         let head = match secrets::parse_head(&secret) {
             Ok(head) => head,
             Err(problem) => {
-                return Ok(HeadRead::Unreadable(unreadable_record(
+                return Ok(HeadRead::Unreadable(Box::new(unreadable_record(
                     namespace, &secret, problem,
-                )));
+                ))));
             }
         };
         let chunk_secrets = match &head.chunk_set {
@@ -567,13 +596,15 @@ async fn read_head(
                 missing_chunk = Some((version, unreadable_record(namespace, &secret, problem)));
             }
             Err(problem) => {
-                return Ok(HeadRead::Unreadable(unreadable_record(
+                return Ok(HeadRead::Unreadable(Box::new(unreadable_record(
                     namespace, &secret, problem,
-                )));
+                ))));
             }
         }
     }
-    Ok(missing_chunk.map_or(HeadRead::Gone, |(_, entry)| HeadRead::Unreadable(entry)))
+    Ok(missing_chunk.map_or(HeadRead::Gone, |(_, entry)| {
+        HeadRead::Unreadable(Box::new(entry))
+    }))
 }
 
 async fn list_chunks(
@@ -611,6 +642,7 @@ fn unreadable_record(
         revision: labels
             .and_then(|l| l.get(secrets::VERSION_LABEL))
             .and_then(|v| v.parse().ok()),
+        status: labels.and_then(|l| l.get(secrets::STATUS_LABEL)).cloned(),
         error: StoreError::Unreadable {
             secret: secret_name.clone(),
             namespace: namespace.to_string(),
@@ -746,6 +778,7 @@ mod tests {
             secret_name: "rchart.release.v1.web.v7".into(),
             release: Some("web".into()),
             revision: Some(7),
+            status: Some("failed".into()),
             error: StoreError::NotFound {
                 release: "web".into(),
                 revision: 7,

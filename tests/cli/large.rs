@@ -23,7 +23,9 @@ fn incompressible(seed: u64, len: usize) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-fn chart(dir: &std::path::Path) -> std::path::PathBuf {
+/// A chart of `config_maps` ConfigMaps of 950 KB each, which gzip cannot shrink much:
+/// two are enough for a record of two Secrets.
+pub fn chart_of_size(dir: &std::path::Path, config_maps: usize) -> std::path::PathBuf {
     let chart = dir.join("blobs");
     std::fs::create_dir_all(chart.join("templates")).unwrap();
     std::fs::write(
@@ -32,7 +34,7 @@ fn chart(dir: &std::path::Path) -> std::path::PathBuf {
     )
     .unwrap();
     std::fs::write(chart.join("values.yaml"), "version: \"1\"\n").unwrap();
-    for index in 0..CONFIG_MAPS {
+    for index in 0..config_maps {
         let template = format!(
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{{{ release.name }}}}-blob-{index}\ndata:\n  version: {{{{ values.version | quote }}}}\n  blob: {}\n",
             incompressible(index as u64 + 1, BLOB_BYTES)
@@ -56,7 +58,7 @@ fn rchart_secrets(cluster: &TestCluster) -> Vec<String> {
 fn a_release_over_10_mib_installs_upgrades_rolls_back_and_uninstalls() {
     let cluster = TestCluster::start();
     let dir = tempfile::tempdir().unwrap();
-    let chart = chart(dir.path());
+    let chart = chart_of_size(dir.path(), CONFIG_MAPS);
     let chart = chart.to_str().unwrap();
 
     cluster.run(&["install", "big", chart, "-n", NS, "--create-namespace"]);

@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod create;
+mod damaged;
 mod diff;
 mod large;
 mod lint;

@@ -408,64 +408,6 @@ fn an_invalid_object_is_reported_with_the_servers_reason() {
 }
 
 #[test]
-fn a_garbled_record_is_named_and_the_others_stay_readable() {
-    let cluster = TestCluster::start();
-    cluster.install_dev("web");
-    cluster.run(&[
-        "upgrade",
-        "web",
-        &bundled_chart(),
-        "-f",
-        &dev_values(),
-        "-n",
-        NS,
-        "--set",
-        "replicas=2",
-    ]);
-    let mut secret = cluster
-        .get("secrets", NS, "rchart.release.v1.web.v1")
-        .unwrap();
-    secret["data"]["release"] = json!("bm90IGd6aXA=");
-    replace_secret(&cluster, secret);
-
-    let output = cluster
-        .rchart()
-        .args(["history", "web", "-n", NS])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = crate::support::stderr_of(&output);
-    assert!(stderr.contains("rchart.release.v1.web.v1"), "{stderr}");
-    assert!(
-        stdout_of(&output).contains("Upgrade complete"),
-        "revision 2 is still shown"
-    );
-    let status = cluster.run(&["status", "web", "-n", NS, "--revision", "2"]);
-    assert!(status.contains("REVISION: 2"), "{status}");
-    let err = cluster.fail(&["status", "web", "-n", NS, "--revision", "1"]);
-    assert!(err.contains("rchart.release.v1.web.v1"), "{err}");
-}
-
-/// Overwrites a Secret through the API, as a person with kubectl would.
-fn replace_secret(cluster: &TestCluster, secret: Value) {
-    let body = serde_json::to_string(&secret).unwrap();
-    let name = secret["metadata"]["name"].as_str().unwrap();
-    let url = format!(
-        "{}/api/v1/namespaces/{NS}/secrets/{name}",
-        cluster.server.url()
-    );
-    let response = ureq::put(&url)
-        .header(
-            "Authorization",
-            &format!("Bearer {}", cluster.server.token()),
-        )
-        .header("Content-Type", "application/json")
-        .send(body.as_bytes())
-        .expect("the Secret is replaced");
-    assert_eq!(response.status(), 200);
-}
-
-#[test]
 fn an_unreachable_server_or_bad_credentials_give_one_clear_line() {
     let cluster = TestCluster::start();
     let unreachable = cluster

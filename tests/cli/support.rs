@@ -247,3 +247,49 @@ impl TestCluster {
         serde_json::from_str(&self.run(&["history", name, "-n", namespace, "-o", "json"])).unwrap()
     }
 }
+
+impl TestCluster {
+    /// Overwrites an object through the API, as a person with kubectl would.
+    pub fn replace(&self, object: &serde_json::Value) {
+        let metadata = &object["metadata"];
+        let name = metadata["name"].as_str().expect("the object has a name");
+        let namespace = metadata["namespace"]
+            .as_str()
+            .expect("the object has a namespace");
+        let plural = format!("{}s", object["kind"].as_str().unwrap().to_ascii_lowercase());
+        let url = format!(
+            "{}/api/v1/namespaces/{namespace}/{plural}/{name}",
+            self.server.url()
+        );
+        let response = ureq::put(&url)
+            .header("Authorization", &format!("Bearer {}", self.server.token()))
+            .header("Content-Type", "application/json")
+            .send(serde_json::to_string(object).unwrap().as_bytes())
+            .expect("the object is replaced");
+        assert_eq!(response.status(), 200);
+    }
+
+    /// Deletes a core (`v1`) object through the API.
+    pub fn delete(&self, plural: &str, namespace: &str, name: &str) {
+        let url = format!(
+            "{}/api/v1/namespaces/{namespace}/{plural}/{name}",
+            self.server.url()
+        );
+        let response = ureq::delete(&url)
+            .header("Authorization", &format!("Bearer {}", self.server.token()))
+            .call()
+            .expect("the object is deleted");
+        assert_eq!(response.status(), 200);
+    }
+
+    /// Makes a release record unreadable, as a bad hand edit would: its data is no
+    /// longer gzip.
+    pub fn garble_record(&self, namespace: &str, release: &str, revision: u64) {
+        let name = format!("rchart.release.v1.{release}.v{revision}");
+        let mut secret = self
+            .get("secrets", namespace, &name)
+            .unwrap_or_else(|| panic!("Secret {name} exists"));
+        secret["data"]["release"] = serde_json::json!("bm90IGd6aXA=");
+        self.replace(&secret);
+    }
+}

@@ -20,7 +20,7 @@ use super::rollback::{rollback_target, target_manifests};
 use super::session::Session;
 use super::upgrade::{ValuesMode, prepare_upgrade};
 use crate::cluster::Catalog;
-use crate::release::History;
+use crate::release::{History, Need};
 use crate::render::{Manifest, ResourceId};
 use crate::values::ValueSource;
 
@@ -143,7 +143,7 @@ pub async fn diff_rollback(
     options: &DiffRollbackOptions<'_>,
 ) -> anyhow::Result<DiffReport> {
     let history = session.existing_history(options.name).await?;
-    let target = rollback_target(&history.revisions, options.name, options.revision)?;
+    let target = rollback_target(&history, options.name, options.revision)?;
     let wanted = target.record.revision;
     let manifests = target_manifests(target)?;
     let mut catalog = Catalog::discover(&session.cluster).await?;
@@ -176,6 +176,7 @@ struct Proposal<'a> {
 /// to compare with, which `rchart upgrade` would also refuse.
 async fn installed_history(session: &Session, name: &str) -> anyhow::Result<History> {
     let history = session.history(name).await?;
+    history.require("diff upgrade", &[Need::Latest, Need::Deployed])?;
     if !history.is_installed() {
         bail!(
             "release \"{name}\" not found in namespace \"{}\"",
