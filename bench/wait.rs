@@ -105,6 +105,7 @@ async fn run(rounds: usize) -> Vec<Round> {
         kubeconfig: Some(server.kubeconfig_path()),
         context: None,
         namespace: None,
+        concurrency: rchart::cluster::DEFAULT_CONCURRENCY,
     };
     let cluster = connect(&options)
         .await

@@ -35,6 +35,10 @@ pub struct GlobalArgs {
     /// How long a release's lock outlives an operation that stopped renewing it
     #[arg(long, global = true, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub lock_timeout: Duration,
+    /// Requests in flight at once when many objects are read, checked, applied or
+    /// deleted (48 stays within the API server's default fairness share for one user)
+    #[arg(long, global = true, value_name = "N", default_value_t = crate::cluster::DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: u16,
 }
 
 /// `90s`, `5m`, `1h30m`.

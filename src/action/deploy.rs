@@ -5,13 +5,13 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use kube::api::DynamicObject;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::session::Session;
 use crate::chart::{Chart, package};
 use crate::cluster::{
-    ApplyOptions, Catalog, ClusterError, Owner, Planned, WaitTarget, apply_all, delete_owned,
-    fetch_live, foreign_objects, plan, wait_until_ready,
+    ApplyOptions, Catalog, Cluster, ClusterError, Owner, Planned, WaitTarget, apply_all,
+    delete_owned, dry_run_all, fetch_metadata, foreign_objects, plan, wait_until_ready,
 };
 use crate::release::{History, LiveInventory, ReleaseRecord, Status, Timestamp};
 use crate::render::{Manifest, Rendered, ResourceId, to_multi_document};
@@ -181,8 +181,8 @@ async fn claim(
     planned: &mut [Planned],
     owner: Owner<'_>,
     take_ownership: bool,
-) -> anyhow::Result<Vec<Option<DynamicObject>>> {
-    let live = fetch_live(&session.cluster, planned).await?;
+) -> anyhow::Result<Vec<Option<ObjectMeta>>> {
+    let live = fetch_metadata(&session.cluster, planned).await?;
     let foreign = foreign_objects(planned, &live, owner);
     if !take_ownership && !foreign.is_empty() {
         return Err(ClusterError::NotOurs(foreign).into());
@@ -198,8 +198,8 @@ async fn claim(
 pub struct Claimed {
     /// Resolved, stamped, and forced where ownership is taken.
     pub planned: Vec<Planned>,
-    /// Each planned object as it is in the cluster now.
-    pub live: Vec<Option<DynamicObject>>,
+    /// The metadata of each planned object as it is in the cluster now.
+    pub live: Vec<Option<ObjectMeta>>,
     /// What earlier revisions may have left, and those of them kept by policy.
     pub previous: LiveInventory,
 }
@@ -230,6 +230,27 @@ pub async fn plan_and_claim(
     })
 }
 
+/// Has the server check every object with a dry-run apply before anything changes, and
+/// refuses with every rejection at once: a conflict with another field manager, an
+/// invalid field, an admission webhook's denial, a quota.
+async fn preflight(
+    cluster: &Cluster,
+    planned: &[Planned],
+    live: &[Option<ObjectMeta>],
+    force_conflicts: bool,
+) -> Result<(), ClusterError> {
+    let rejected = dry_run_all(cluster, planned, force_conflicts, live)
+        .await
+        .into_iter()
+        .flatten()
+        .filter_map(Result::err)
+        .collect();
+    match ClusterError::rejected(rejected) {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}
+
 pub async fn deploy(
     mut pending: PendingRevision<'_>,
     options: DeployOptions,
@@ -241,7 +262,9 @@ pub async fn deploy(
         namespace: session.namespace(),
     };
     let Claimed {
-        planned, previous, ..
+        planned,
+        live,
+        previous,
     } = plan_and_claim(
         session,
         pending.catalog,
@@ -251,14 +274,15 @@ pub async fn deploy(
         options.take_ownership,
     )
     .await?;
-    let apply_options = ApplyOptions {
-        dry_run: options.dry_run,
-        force: options.force_conflicts,
-    };
+    // Nothing is half-applied: whatever the server would refuse stops the operation here.
+    preflight(&session.cluster, &planned, &live, options.force_conflicts).await?;
     if options.dry_run {
-        apply_all(&session.cluster, &planned, apply_options).await?;
         return Ok(Deployed::DryRun);
     }
+    let apply_options = ApplyOptions {
+        dry_run: false,
+        force: options.force_conflicts,
+    };
 
     pending.record.resources = planned.iter().map(|p| p.id.clone()).collect();
     pending.record.kept_resources = planned

@@ -37,6 +37,8 @@ pub struct Target<'a> {
     pub namespace: Option<&'a str>,
     /// How long a release lock outlives a holder that stopped renewing it.
     pub lock_timeout: Duration,
+    /// Requests in flight at once for many objects.
+    pub concurrency: u16,
 }
 
 impl Session {
@@ -45,6 +47,7 @@ impl Session {
             kubeconfig: target.kubeconfig,
             context: target.context,
             namespace: target.namespace,
+            concurrency: target.concurrency,
         })
         .await?;
         let store = ReleaseStore::new(cluster.client.clone(), &cluster.namespace);

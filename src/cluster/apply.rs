@@ -4,13 +4,15 @@
 //! the same kind go in parallel. Every object is stamped with its release, and nothing
 //! that belongs to another release (or to none) is changed unless the user says so.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use std::time::Duration;
 
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, Preconditions};
 use kube::runtime::wait::{await_condition, conditions};
 use serde_json::Value;
 
@@ -23,10 +25,6 @@ pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 pub const RELEASE_NAME_ANNOTATION: &str = "rchart.io/release-name";
 pub const RELEASE_NAMESPACE_ANNOTATION: &str = "rchart.io/release-namespace";
 pub const RESOURCE_POLICY_ANNOTATION: &str = "rchart.io/resource-policy";
-
-/// Requests in flight at once for objects of one kind: enough to hide latency, few
-/// enough not to look like a flood to the API server's priority and fairness.
-const CONCURRENCY: usize = 8;
 
 /// The release objects belong to.
 #[derive(Debug, Clone, Copy)]
@@ -154,16 +152,16 @@ fn api_for(cluster: &Cluster, kind: &KindInfo, namespace: Option<&str>) -> Api<D
 }
 
 /// Who owns a live object, according to its stamps: `namespace/release`.
-fn owner_of(object: &DynamicObject) -> Option<String> {
-    let annotations = object.metadata.annotations.as_ref()?;
+fn owner_of(metadata: &ObjectMeta) -> Option<String> {
+    let annotations = metadata.annotations.as_ref()?;
     let name = annotations.get(RELEASE_NAME_ANNOTATION)?;
     let namespace = annotations.get(RELEASE_NAMESPACE_ANNOTATION)?;
     Some(format!("{namespace}/{name}"))
 }
 
 /// Whether a live object is stamped as the owner's.
-pub fn is_owned_by(object: &DynamicObject, owner: Owner<'_>) -> bool {
-    let Some(annotations) = object.metadata.annotations.as_ref() else {
+pub fn is_owned_by(metadata: &ObjectMeta, owner: Owner<'_>) -> bool {
+    let Some(annotations) = metadata.annotations.as_ref() else {
         return false;
     };
     let stamp = |key: &str| annotations.get(key).map(String::as_str);
@@ -183,36 +181,218 @@ pub async fn get_live(
         .map_err(|e| resource_error(cluster, id, e))
 }
 
-/// Every planned object as it is in the cluster now, in the order of `planned`.
+/// Every planned object as it is in the cluster now, in the order of `planned`: one GET
+/// each, for callers that need whole objects (`rchart diff`).
 pub async fn fetch_live(
     cluster: &Cluster,
     planned: &[Planned],
 ) -> Result<Vec<Option<DynamicObject>>, ClusterError> {
     stream::iter(planned)
         .map(|item| get_live(cluster, &item.kind, &item.id))
-        .buffered(CONCURRENCY)
+        .buffered(cluster.concurrency)
         .try_collect()
         .await
+}
+
+/// Objects to read the metadata of: a kind and an identity.
+pub trait LiveTarget {
+    fn kind(&self) -> &KindInfo;
+    fn id(&self) -> &ResourceId;
+}
+
+impl LiveTarget for Planned {
+    fn kind(&self) -> &KindInfo {
+        &self.kind
+    }
+    fn id(&self) -> &ResourceId {
+        &self.id
+    }
+}
+
+impl LiveTarget for (KindInfo, ResourceId) {
+    fn kind(&self) -> &KindInfo {
+        &self.0
+    }
+    fn id(&self) -> &ResourceId {
+        &self.1
+    }
+}
+
+/// The metadata of each target as it is in the cluster now (`None`: it does not exist),
+/// in the order of `targets`. One LIST of metadata per kind and namespace, whatever the
+/// number of objects, all kinds at once: over a slow link this costs one round trip,
+/// where a GET per object would cost one per batch.
+pub async fn fetch_metadata<T: LiveTarget>(
+    cluster: &Cluster,
+    targets: &[T],
+) -> Result<Vec<Option<ObjectMeta>>, ClusterError> {
+    // Per (resource, namespace): the kind, and the indices of the targets there.
+    type Scopes<'k> = BTreeMap<(String, Option<String>), (&'k KindInfo, Vec<usize>)>;
+    let mut scopes: Scopes<'_> = BTreeMap::new();
+    for (index, target) in targets.iter().enumerate() {
+        let key = (
+            target.kind().resource.api_version.clone() + "/" + &target.kind().resource.plural,
+            target.id().namespace.clone(),
+        );
+        scopes
+            .entry(key)
+            .or_insert_with(|| (target.kind(), Vec::new()))
+            .1
+            .push(index);
+    }
+    let listed: Vec<(Vec<usize>, BTreeMap<String, ObjectMeta>)> = stream::iter(scopes)
+        .map(|((_, namespace), (kind, indices))| async move {
+            let names = list_metadata(cluster, kind, namespace.as_deref()).await?;
+            Ok::<_, ClusterError>((indices, names))
+        })
+        .buffer_unordered(cluster.concurrency)
+        .try_collect()
+        .await?;
+    let mut found = vec![None; targets.len()];
+    for (indices, mut names) in listed {
+        for index in indices {
+            found[index] = names.remove(&targets[index].id().name);
+        }
+    }
+    Ok(found)
+}
+
+/// Objects a metadata LIST asks for per page: pages keep memory bounded in a namespace
+/// with many objects of one kind.
+const LIST_PAGE: u32 = 500;
+
+/// The metadata of every object of one kind in one namespace (or the cluster), by name.
+async fn list_metadata(
+    cluster: &Cluster,
+    kind: &KindInfo,
+    namespace: Option<&str>,
+) -> Result<BTreeMap<String, ObjectMeta>, ClusterError> {
+    let api = api_for(cluster, kind, namespace);
+    let mut names = BTreeMap::new();
+    let mut params = ListParams::default().limit(LIST_PAGE);
+    loop {
+        let page = match api.list_metadata(&params).await {
+            // A kind not served yet (its CRD comes with this release) has no objects.
+            Err(kube::Error::Api(status)) if status.code == 404 && kind.from_pending_crd => {
+                return Ok(names);
+            }
+            other => other,
+        };
+        let page = page.map_err(|e| {
+            let scope = namespace.map_or_else(String::new, |ns| format!(" in namespace {ns}"));
+            match cluster.describe(e) {
+                error @ (ClusterError::Unreachable { .. } | ClusterError::Unauthorized { .. }) => {
+                    error
+                }
+                cause => ClusterError::Listing {
+                    what: format!("{}s{scope}", kind.resource.kind),
+                    cause: Box::new(cause),
+                },
+            }
+        })?;
+        for item in page.items {
+            if let Some(name) = item.metadata.name.clone() {
+                names.insert(name, item.metadata);
+            }
+        }
+        match page.metadata.continue_.filter(|token| !token.is_empty()) {
+            Some(token) => params = params.continue_token(&token),
+            None => return Ok(names),
+        }
+    }
 }
 
 /// The planned objects that exist and are not the owner's: another release's, or no
 /// release's. Only these may need `--take-ownership`.
 pub fn foreign_objects(
     planned: &[Planned],
-    live: &[Option<DynamicObject>],
+    live: &[Option<ObjectMeta>],
     owner: Owner<'_>,
 ) -> Vec<ForeignObject> {
     planned
         .iter()
         .zip(live)
         .filter_map(|(item, live)| {
-            let object = live.as_ref()?;
-            (!is_owned_by(object, owner)).then(|| ForeignObject {
+            let metadata = live.as_ref()?;
+            (!is_owned_by(metadata, owner)).then(|| ForeignObject {
                 resource: item.id.clone(),
-                owner: owner_of(object),
+                owner: owner_of(metadata),
             })
         })
         .collect()
+}
+
+/// The server's answer to applying one object: the object as it would be or is, or why
+/// it was refused.
+pub type ApplyResult = Result<Value, ClusterError>;
+
+/// Sends one server-side apply of `item`.
+async fn apply_one(cluster: &Cluster, item: &Planned, params: &PatchParams) -> ApplyResult {
+    let mut params = params.clone();
+    params.force |= item.force;
+    let api = api_for(cluster, &item.kind, item.id.namespace.as_deref());
+    api.patch(&item.id.name, &params, &Patch::Apply(&item.object))
+        .await
+        .map(|live| serde_json::to_value(live).unwrap_or(Value::Null))
+        .map_err(|e| match e {
+            // Fields another manager owns (kubectl scale, kubectl edit).
+            kube::Error::Api(status) if status.code == 409 => ClusterError::Resource {
+                resource: item.id.clone(),
+                cause: Box::new(ClusterError::FieldConflict(status)),
+            },
+            e => resource_error(cluster, &item.id, e),
+        })
+}
+
+fn patch_params(options: ApplyOptions) -> PatchParams {
+    let mut params = PatchParams::apply(FIELD_MANAGER);
+    params.force = options.force;
+    params.dry_run = options.dry_run;
+    params
+}
+
+/// Has the server check every object with a dry-run apply, all at once (within the
+/// concurrency bound), and returns each answer in the order of `planned`. `None` for the
+/// objects the server cannot check yet: those of a kind a CRD in the same plan defines,
+/// and those in a namespace the plan creates. Nothing is stored.
+pub async fn dry_run_all(
+    cluster: &Cluster,
+    planned: &[Planned],
+    force: bool,
+    live: &[Option<ObjectMeta>],
+) -> Vec<Option<ApplyResult>> {
+    let params = patch_params(ApplyOptions {
+        dry_run: true,
+        force,
+    });
+    let created_namespaces: BTreeSet<&str> = planned
+        .iter()
+        .zip(live)
+        .filter(|(item, live)| item.id.kind == "Namespace" && live.is_none())
+        .map(|(item, _)| item.id.name.as_str())
+        .collect();
+    let checkable = |item: &Planned| {
+        !item.kind.from_pending_crd
+            && !item
+                .id
+                .namespace
+                .as_deref()
+                .is_some_and(|ns| created_namespaces.contains(ns))
+    };
+    stream::iter(planned)
+        .map(|item| {
+            let params = &params;
+            async move {
+                if checkable(item) {
+                    Some(apply_one(cluster, item, params).await)
+                } else {
+                    None
+                }
+            }
+        })
+        .buffered(cluster.concurrency)
+        .collect()
+        .await
 }
 
 /// Applies every object, kind by kind in install order, and returns what the server
@@ -223,43 +403,24 @@ pub async fn apply_all(
     planned: &[Planned],
     options: ApplyOptions,
 ) -> Result<Vec<Value>, ClusterError> {
-    let mut params = PatchParams::apply(FIELD_MANAGER);
-    params.force = options.force;
-    params.dry_run = options.dry_run;
+    let params = patch_params(options);
     let mut answers: Vec<Option<Value>> = vec![None; planned.len()];
     for group in groups_in_install_order(planned) {
-        let results: Vec<(usize, Result<Value, ClusterError>)> =
-            stream::iter(group.iter().copied())
-                .map(|index| {
-                    let item = &planned[index];
-                    let mut params = params.clone();
-                    params.force |= item.force;
-                    async move {
-                        // The server cannot check an object whose CRD it has not seen yet.
-                        if params.dry_run && item.kind.from_pending_crd {
-                            return (index, Ok(item.object.clone()));
-                        }
-                        let api = api_for(cluster, &item.kind, item.id.namespace.as_deref());
-                        let result = api
-                            .patch(&item.id.name, &params, &Patch::Apply(&item.object))
-                            .await
-                            .map(|live| serde_json::to_value(live).unwrap_or(Value::Null))
-                            .map_err(|e| match e {
-                                // Fields another manager owns (kubectl scale, kubectl edit).
-                                kube::Error::Api(status) if status.code == 409 => {
-                                    ClusterError::Resource {
-                                        resource: item.id.clone(),
-                                        cause: Box::new(ClusterError::FieldConflict(status)),
-                                    }
-                                }
-                                e => resource_error(cluster, &item.id, e),
-                            });
-                        (index, result)
+        let results: Vec<(usize, ApplyResult)> = stream::iter(group.iter().copied())
+            .map(|index| {
+                let item = &planned[index];
+                let params = &params;
+                async move {
+                    // The server cannot check an object whose CRD it has not seen yet.
+                    if params.dry_run && item.kind.from_pending_crd {
+                        return (index, Ok(item.object.clone()));
                     }
-                })
-                .buffer_unordered(CONCURRENCY)
-                .collect()
-                .await;
+                    (index, apply_one(cluster, item, params).await)
+                }
+            })
+            .buffer_unordered(cluster.concurrency)
+            .collect()
+            .await;
         let mut first_error = None;
         for (index, result) in results {
             match result {
@@ -344,35 +505,71 @@ pub struct Deleted {
 }
 
 /// Deletes objects in reverse install order, but only those still stamped as the
-/// owner's: an object another release took over is left alone and reported.
+/// owner's: an object another release took over is left alone and reported. Ownership
+/// is read with one metadata LIST per kind and namespace; the objects of one kind are
+/// deleted at once, each with its uid as a precondition, so an object replaced since it
+/// was read is not deleted.
 pub async fn delete_owned(
     cluster: &Cluster,
     catalog: &Catalog,
     resources: &[ResourceId],
     owner: Owner<'_>,
 ) -> Result<Deleted, ClusterError> {
-    let mut ordered: Vec<&ResourceId> = resources.iter().collect();
-    ordered.sort_by_key(|id| std::cmp::Reverse(install_rank(&id.kind)));
     let mut report = Deleted::default();
-    for id in ordered {
+    let mut targets: Vec<(KindInfo, ResourceId)> = Vec::new();
+    for id in resources {
         // A kind the cluster no longer serves (its CRD was deleted) has no objects left.
-        let Ok(kind) = catalog.resolve(&id.api_version, &id.kind) else {
-            report.missing.push(id.clone());
-            continue;
-        };
-        match get_live(cluster, &kind, id).await? {
+        match catalog.resolve(&id.api_version, &id.kind) {
+            Ok(kind) => targets.push((kind, id.clone())),
+            Err(_) => report.missing.push(id.clone()),
+        }
+    }
+    let live = fetch_metadata(cluster, &targets).await?;
+    // Kinds in reverse install order, each with its objects and their uids.
+    type ByKind<'a> =
+        BTreeMap<(std::cmp::Reverse<usize>, &'a str), Vec<(&'a KindInfo, &'a ResourceId, String)>>;
+    let mut by_kind: ByKind<'_> = BTreeMap::new();
+    for ((kind, id), live) in targets.iter().zip(live) {
+        match live {
             None => report.missing.push(id.clone()),
-            Some(live) if !is_owned_by(&live, owner) => report.foreign.push(id.clone()),
-            Some(_) => match api_for(cluster, &kind, id.namespace.as_deref())
-                .delete(&id.name, &DeleteParams::background())
-                .await
-            {
-                Ok(_) => report.deleted.push(id.clone()),
-                Err(kube::Error::Api(status)) if status.code == 404 => {
-                    report.missing.push(id.clone())
-                }
-                Err(e) => return Err(resource_error(cluster, id, e)),
-            },
+            Some(metadata) if !is_owned_by(&metadata, owner) => report.foreign.push(id.clone()),
+            Some(metadata) => by_kind
+                .entry((std::cmp::Reverse(install_rank(&id.kind)), id.kind.as_str()))
+                .or_default()
+                .push((kind, id, metadata.uid.unwrap_or_default())),
+        }
+    }
+    for group in by_kind.into_values() {
+        let results: Vec<(&ResourceId, Result<bool, ClusterError>)> = stream::iter(group)
+            .map(|(kind, id, uid)| async move {
+                let params = DeleteParams {
+                    preconditions: Some(Preconditions {
+                        uid: Some(uid),
+                        resource_version: None,
+                    }),
+                    ..DeleteParams::background()
+                };
+                let deleted = match api_for(cluster, kind, id.namespace.as_deref())
+                    .delete(&id.name, &params)
+                    .await
+                {
+                    Ok(_) => Ok(true),
+                    // Gone, or replaced by another object of the same name since it was read.
+                    Err(kube::Error::Api(status)) if status.code == 404 || status.code == 409 => {
+                        Ok(false)
+                    }
+                    Err(e) => Err(resource_error(cluster, id, e)),
+                };
+                (id, deleted)
+            })
+            .buffered(cluster.concurrency)
+            .collect()
+            .await;
+        for (id, deleted) in results {
+            match deleted? {
+                true => report.deleted.push(id.clone()),
+                false => report.missing.push(id.clone()),
+            }
         }
     }
     Ok(report)

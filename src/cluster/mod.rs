@@ -8,12 +8,12 @@ pub mod wait;
 use std::fmt;
 
 pub use apply::{
-    ApplyOptions, Deleted, FIELD_MANAGER, Owner, Planned, RELEASE_NAME_ANNOTATION,
-    RELEASE_NAMESPACE_ANNOTATION, apply_all, delete_owned, fetch_live, foreign_objects, get_live,
-    is_owned_by, plan,
+    ApplyOptions, ApplyResult, Deleted, FIELD_MANAGER, LiveTarget, Owner, Planned,
+    RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION, apply_all, delete_owned, dry_run_all,
+    fetch_live, fetch_metadata, foreign_objects, get_live, is_owned_by, plan,
 };
 pub use catalog::{Catalog, KindInfo, groups_of, split_api_version};
-pub use connect::{Cluster, ConnectOptions, connect};
+pub use connect::{Cluster, ConnectOptions, DEFAULT_CONCURRENCY, connect};
 pub use wait::{WaitError, WaitTarget, wait_until_ready};
 
 use crate::render::ResourceId;
@@ -31,11 +31,26 @@ pub enum ClusterError {
     #[error(transparent)]
     Client(kube::Error),
     #[error(
+        "the Kubernetes API at {server} answered {path} with a document rchart cannot read: {cause}"
+    )]
+    Discovery {
+        server: String,
+        path: String,
+        cause: String,
+    },
+    #[error(
         "the cluster does not serve {kind} in {api_version} (is a CRD missing, or the apiVersion outdated?)"
     )]
     UnknownKind { api_version: String, kind: String },
     #[error("{}", ForeignList(.0))]
     NotOurs(Vec<ForeignObject>),
+    #[error("listing {what}: {cause}")]
+    Listing {
+        what: String,
+        cause: Box<ClusterError>,
+    },
+    #[error("{}", RejectedList(.0))]
+    Rejected(Vec<ClusterError>),
     #[error("{resource}: {cause}")]
     Resource {
         resource: ResourceId,
@@ -48,6 +63,41 @@ pub enum ClusterError {
 }
 
 impl ClusterError {
+    /// An object refused because another field manager owns fields it sets.
+    pub fn is_field_conflict(&self) -> bool {
+        match self {
+            ClusterError::FieldConflict(_) => true,
+            ClusterError::Resource { cause, .. } => cause.is_field_conflict(),
+            _ => false,
+        }
+    }
+
+    /// A failure of the whole cluster rather than of one object: nothing answers, or the
+    /// credentials are refused.
+    pub fn is_about_cluster(&self) -> bool {
+        matches!(
+            self,
+            ClusterError::Unreachable { .. } | ClusterError::Unauthorized { .. }
+        )
+    }
+
+    /// What went wrong with an object, without naming the object again.
+    pub fn cause_text(&self) -> String {
+        match self {
+            ClusterError::Resource { cause, .. } => cause.to_string(),
+            other => other.to_string(),
+        }
+    }
+
+    /// One error for a set of objects the server refused in a dry run; a failure of the
+    /// whole cluster is reported once, on its own.
+    pub fn rejected(mut errors: Vec<ClusterError>) -> Option<ClusterError> {
+        if let Some(index) = errors.iter().position(ClusterError::is_about_cluster) {
+            return Some(errors.swap_remove(index));
+        }
+        (!errors.is_empty()).then_some(ClusterError::Rejected(errors))
+    }
+
     /// The HTTP status of an API error, if this is one.
     pub fn status_code(&self) -> Option<u16> {
         match self {
@@ -64,6 +114,24 @@ pub struct ForeignObject {
     pub resource: ResourceId,
     /// The release that owns it, or `None` when no release does.
     pub owner: Option<String>,
+}
+
+/// The API server refused these objects in a dry run; nothing was changed.
+struct RejectedList<'a>(&'a [ClusterError]);
+
+impl fmt::Display for RejectedList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let count = self.0.len();
+        let objects = if count == 1 { "object" } else { "objects" };
+        write!(
+            f,
+            "the API server rejected {count} {objects} in a dry run, so nothing was changed:"
+        )?;
+        for rejection in self.0 {
+            write!(f, "\n  {rejection}")?;
+        }
+        Ok(())
+    }
 }
 
 struct ForeignList<'a>(&'a [ForeignObject]);

@@ -91,6 +91,7 @@ async fn open_session(global: &GlobalArgs) -> anyhow::Result<Session> {
         context: global.kube_context.as_deref(),
         namespace: global.namespace.as_deref(),
         lock_timeout: global.lock_timeout,
+        concurrency: global.concurrency,
     };
     Session::open(&target, Arc::new(report::StderrReporter)).await
 }

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{DEV_NS, TestCluster, bundled_chart, dev_values, stdout_of};
+use crate::support::{DEV_NS, TestCluster, bundled_chart, dev_values, fail_after_check, stdout_of};
 
 const NS: &str = DEV_NS;
 
@@ -329,14 +329,12 @@ fn foreign_objects_in_the_way_stop_the_install_before_any_change() {
 fn a_failing_object_fails_the_revision_and_a_later_upgrade_recovers() {
     let cluster = TestCluster::start();
     cluster.create_namespace(NS);
-    cluster
-        .server
-        .add_fault(rchart_test_apiserver::Fault::fail_writes_to(
-            "deployments",
-            "web-multiroute",
-            500,
-            "etcdserver: request timed out",
-        ));
+    cluster.server.add_fault(fail_after_check(
+        "deployments",
+        "web-multiroute",
+        500,
+        "etcdserver: request timed out",
+    ));
     let err = cluster.fail(&[
         "install",
         "web",
@@ -380,17 +378,27 @@ fn a_failing_object_fails_the_revision_and_a_later_upgrade_recovers() {
 }
 
 #[test]
-fn an_invalid_object_is_reported_with_the_servers_reason() {
+fn an_invalid_object_is_reported_with_the_servers_reason_before_anything_changes() {
     let cluster = TestCluster::start();
     cluster.create_namespace(NS);
-    cluster
-        .server
-        .add_fault(rchart_test_apiserver::Fault::fail_writes_to(
+    cluster.server.add_fault(
+        rchart_test_apiserver::Fault::fail_writes_to(
             "ingresses",
             "web-multiroute",
             422,
             "spec.rules[0].host: Invalid value",
-        ));
+        )
+        .persistent(),
+    );
+    cluster.server.add_fault(
+        rchart_test_apiserver::Fault::fail_writes_to(
+            "services",
+            "web-multiroute",
+            422,
+            "spec.ports[0].port: Invalid value: 0",
+        )
+        .persistent(),
+    );
     let err = cluster.fail(&[
         "install",
         "web",
@@ -401,10 +409,22 @@ fn an_invalid_object_is_reported_with_the_servers_reason() {
         NS,
     ]);
     assert!(
-        err.contains("Ingress backend-dev/web-multiroute") && err.contains("Invalid value"),
+        err.contains("the API server rejected 2 objects in a dry run, so nothing was changed"),
         "{err}"
     );
-    assert_eq!(record_status(&cluster, "web", 1), "failed");
+    // Every rejection, in one message.
+    assert!(
+        err.contains("Ingress backend-dev/web-multiroute")
+            && err.contains("spec.rules[0].host: Invalid value"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Service backend-dev/web-multiroute")
+            && err.contains("spec.ports[0].port: Invalid value: 0"),
+        "{err}"
+    );
+    assert!(cluster.records(NS).is_empty(), "no revision was recorded");
+    assert!(cluster.config_maps(NS).is_empty(), "nothing was applied");
 }
 
 #[test]
@@ -462,9 +482,12 @@ fn installing_the_bundled_chart_stays_within_the_request_budget() {
         NS,
     ]);
     let requests = cluster.server.requests();
+    // Per object: one dry-run check and one apply; per kind (one object each here): one
+    // LIST of metadata for ownership. Besides: the lock (2), discovery (3), the history
+    // (1) and the record (2).
     let objects = 5;
     assert!(
-        requests.len() <= objects * 2 + 8,
+        requests.len() <= objects * 3 + 8,
         "{} requests for {objects} objects:\n{}",
         requests.len(),
         requests
@@ -531,22 +554,13 @@ fn kubectl_reads_what_rchart_wrote() {
 
 #[test]
 fn without_aggregated_discovery_only_the_groups_the_manifests_use_are_queried() {
-    use rchart_test_apiserver::{Fault, FaultAction, RequestMatch};
-    let cluster = TestCluster::start();
-    cluster.create_namespace(NS);
-    // An API server that cannot answer aggregated discovery (the first request to /apis).
-    let refuse_aggregated = RequestMatch {
-        method: Some("GET".to_string()),
-        path_contains: Some("/apis".to_string()),
-        ..RequestMatch::default()
-    };
-    cluster.server.add_fault(
-        Fault::new(
-            refuse_aggregated,
-            FaultAction::fail(500, "aggregated discovery unavailable"),
-        )
-        .times(1),
+    // Kubernetes before 1.27 answers /api and /apis with the plain documents, whatever
+    // the client asks for.
+    let cluster = TestCluster::with(
+        rchart_test_apiserver::TestApiServer::builder()
+            .discovery(rchart_test_apiserver::DiscoveryMode::Legacy),
     );
+    cluster.create_namespace(NS);
     cluster.server.clear_requests();
     cluster.run(&[
         "install",
@@ -581,6 +595,47 @@ fn without_aggregated_discovery_only_the_groups_the_manifests_use_are_queried() 
         );
     }
     assert_eq!(cluster.history("web", NS)[0]["status"], "deployed");
+    assert!(cluster.get("deployments", NS, "web-multiroute").is_some());
+}
+
+/// A chart that guards an object with `capabilities.api_versions` must get it on every
+/// server: with legacy discovery, kube-rs's aggregated discovery reads no groups at all,
+/// and the guarded Deployment would be skipped while the release says `deployed`.
+#[test]
+fn capability_guarded_objects_are_installed_whatever_the_discovery() {
+    for mode in [
+        rchart_test_apiserver::DiscoveryMode::Aggregated,
+        rchart_test_apiserver::DiscoveryMode::Legacy,
+    ] {
+        let cluster =
+            TestCluster::with(rchart_test_apiserver::TestApiServer::builder().discovery(mode));
+        let dir = tempfile::tempdir().unwrap();
+        let chart = dir.path().join("guarded");
+        std::fs::create_dir_all(chart.join("templates")).unwrap();
+        std::fs::write(
+            chart.join("Chart.yaml"),
+            "apiVersion: v2\nname: guarded\nversion: 1.0.0\n",
+        )
+        .unwrap();
+        std::fs::write(chart.join("values.yaml"), "").unwrap();
+        std::fs::write(
+            chart.join("templates/config.yaml"),
+            "{% if \"v1\" in capabilities.api_versions %}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: guarded-config\n{% endif %}\n\
+             ---\n{% if \"apps/v1\" in capabilities.api_versions %}\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: guarded\nspec:\n  selector:\n    matchLabels: {app: guarded}\n  template:\n    metadata:\n      labels: {app: guarded}\n    spec:\n      containers:\n        - name: app\n          image: example/app:1\n{% endif %}\n",
+        )
+        .unwrap();
+        cluster.run(&["install", "g", chart.to_str().unwrap(), "-n", "default"]);
+        assert!(
+            cluster.get("deployments", "default", "guarded").is_some(),
+            "{mode:?}: the guarded Deployment is installed"
+        );
+        assert!(
+            cluster
+                .get("configmaps", "default", "guarded-config")
+                .is_some(),
+            "{mode:?}: the guarded ConfigMap is installed"
+        );
+    }
 }
 
 #[test]
@@ -657,6 +712,7 @@ fn a_field_another_manager_changed_stops_the_upgrade_until_forced() {
         .header("Content-Type", "application/merge-patch+json")
         .send(r#"{"spec":{"replicas":3}}"#.as_bytes())
         .unwrap();
+    let config_maps = cluster.config_maps(NS);
     let args = [
         "upgrade",
         "web",
@@ -665,6 +721,8 @@ fn a_field_another_manager_changed_stops_the_upgrade_until_forced() {
         &dev_values(),
         "-n",
         NS,
+        "--set",
+        "routes./route1=changed",
     ];
     let err = cluster.fail(&args);
     assert!(
@@ -676,6 +734,26 @@ fn a_field_another_manager_changed_stops_the_upgrade_until_forced() {
         err.contains("--force-conflicts takes these fields over"),
         "{err}"
     );
+    // Nothing is half-applied: the new configuration was not created either.
+    assert_eq!(cluster.config_maps(NS), config_maps);
+    assert_eq!(cluster.records(NS).len(), 1, "no revision was recorded");
+
+    // diff shows the conflict as a finding, and what forcing would do.
+    let mut diff = vec!["diff"];
+    diff.extend(&args);
+    let output = cluster.rchart().args(&diff).output().unwrap();
+    let shown = stdout_of(&output);
+    assert_eq!(output.status.code(), Some(2), "{shown}");
+    assert!(
+        shown.contains("! conflict: ") && shown.contains("kubectl-scale"),
+        "{shown}"
+    );
+    assert!(shown.contains("-  replicas: 3\n+  replicas: 1"), "{shown}");
+    assert!(
+        shown.contains("--force-conflicts takes them over"),
+        "{shown}"
+    );
+
     let mut forced = args.to_vec();
     forced.push("--force-conflicts");
     cluster.run(&forced);
@@ -688,14 +766,12 @@ fn a_plain_rollback_restores_the_last_revision_that_was_deployed() {
     let cluster = TestCluster::start();
     cluster.install_dev("web");
     for _ in 0..2 {
-        cluster
-            .server
-            .add_fault(rchart_test_apiserver::Fault::fail_writes_to(
-                "deployments",
-                "web-multiroute",
-                500,
-                "boom",
-            ));
+        cluster.server.add_fault(fail_after_check(
+            "deployments",
+            "web-multiroute",
+            500,
+            "boom",
+        ));
         cluster.fail(&[
             "upgrade",
             "web",

@@ -6,7 +6,7 @@ use std::time::Duration;
 use rchart_test_apiserver::{Fault, Readiness, ReadinessRule, TestApiServer};
 use serde_json::Value;
 
-use crate::support::{DEV_NS, TestCluster, dev_chart_args, stderr_of};
+use crate::support::{DEV_NS, TestCluster, dev_chart_args, fail_after_check, stderr_of};
 
 const NS: &str = DEV_NS;
 
@@ -89,15 +89,12 @@ fn an_atomic_upgrade_that_fails_rolls_back_and_says_why_first() {
     let cluster = with_namespace(TestApiServer::builder());
     run(&cluster, &["install", "web"], &[]);
     let before = cluster.config_maps(NS);
-    cluster.server.add_fault(
-        Fault::fail_writes_to(
-            "deployments",
-            "web-multiroute",
-            500,
-            "admission webhook timed out",
-        )
-        .times(1),
-    );
+    cluster.server.add_fault(fail_after_check(
+        "deployments",
+        "web-multiroute",
+        500,
+        "admission webhook timed out",
+    ));
     let output = run(
         &cluster,
         &["upgrade", "web"],
@@ -138,13 +135,16 @@ fn an_atomic_upgrade_that_fails_rolls_back_and_says_why_first() {
 #[test]
 fn an_atomic_install_that_fails_deletes_what_it_created() {
     let cluster = with_namespace(TestApiServer::builder());
-    let fault = cluster.server.add_fault(
-        Fault::fail_writes_to("deployments", "web-multiroute", 500, "quota exceeded").persistent(),
-    );
+    let fault = cluster.server.add_fault(fail_after_check(
+        "deployments",
+        "web-multiroute",
+        500,
+        "etcdserver: leader changed",
+    ));
     let output = run(&cluster, &["install", "web"], &["--atomic"]);
     let stderr = stderr_of(&output);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("quota exceeded"), "{stderr}");
+    assert!(stderr.contains("etcdserver: leader changed"), "{stderr}");
     assert!(
         stderr.contains("everything it created was deleted"),
         "{stderr}"
@@ -164,6 +164,31 @@ fn an_atomic_install_that_fails_deletes_what_it_created() {
     assert_eq!(statuses(&cluster), ["uninstalled", "deployed"]);
 }
 
+#[test]
+fn a_quota_rejection_stops_the_install_before_anything_is_created() {
+    let cluster = with_namespace(TestApiServer::builder());
+    cluster.server.add_fault(
+        Fault::fail_writes_to(
+            "deployments",
+            "web-multiroute",
+            403,
+            "deployments.apps \"web-multiroute\" is forbidden: exceeded quota: compute, requested: limits.cpu=500m, used: limits.cpu=2, limited: limits.cpu=2",
+        )
+        .persistent(),
+    );
+    let output = run(&cluster, &["install", "web"], &["--atomic"]);
+    let stderr = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("rejected 1 object in a dry run, so nothing was changed")
+            && stderr.contains("Deployment backend-dev/web-multiroute")
+            && stderr.contains("exceeded quota"),
+        "{stderr}"
+    );
+    assert!(cluster.config_maps(NS).is_empty(), "nothing was applied");
+    assert!(cluster.records(NS).is_empty(), "nothing was recorded");
+}
+
 /// Every kind of failure the test server can inject, one after another on one release:
 /// each leaves a well-defined status and a complete, readable history, and the next
 /// operation works.
@@ -173,11 +198,11 @@ fn injected_failures_leave_a_well_defined_release() {
     run(&cluster, &["install", "web"], &[]);
     let record = |revision: u64| format!("rchart.release.v1.web.v{revision}");
 
-    // The Nth write fails: the third of the upgrade, after taking the lock and recording
-    // the revision, is its first object's apply.
+    // The Nth write fails: the upgrade takes the lock (1), checks its 5 objects with
+    // dry runs (5), records the revision (1), and its next write is the first apply.
     cluster
         .server
-        .add_fault(Fault::fail_nth_write(3, 500, "etcd leader changed"));
+        .add_fault(Fault::fail_nth_write(8, 500, "etcd leader changed"));
     let output = run(
         &cluster,
         &["upgrade", "web"],
@@ -215,9 +240,11 @@ fn injected_failures_leave_a_well_defined_release() {
     cluster.server.remove_fault(slow);
 
     // A dropped connection while applying the Deployment.
+    // The first PATCH is the dry-run check, the second the apply.
     let apply_of_the_deployment = rchart_test_apiserver::RequestMatch {
         method: Some("PATCH".to_string()),
         path_contains: Some("/deployments/web-multiroute".to_string()),
+        nth: Some(2),
         ..Default::default()
     };
     cluster.server.add_fault(Fault::new(

@@ -184,6 +184,19 @@ impl TestCluster {
     }
 }
 
+/// A fault on the real write of one object, not on the dry-run check every change sends
+/// first: the apply after a passing check fails, as a server error mid-apply would.
+pub fn fail_after_check(
+    resource: &str,
+    name: &str,
+    code: u16,
+    message: &str,
+) -> rchart_test_apiserver::Fault {
+    let mut fault = rchart_test_apiserver::Fault::fail_writes_to(resource, name, code, message);
+    fault.when.nth = Some(2);
+    fault
+}
+
 /// The repository's own chart and environment values.
 pub fn repo_path(path: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -29,6 +29,7 @@ async fn cluster(server: &TestApiServer) -> Cluster {
         kubeconfig: Some(server.kubeconfig_path()),
         context: None,
         namespace: None,
+        concurrency: rchart::cluster::DEFAULT_CONCURRENCY,
     };
     connect(&options)
         .await

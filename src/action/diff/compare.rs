@@ -1,5 +1,7 @@
 //! Asking the cluster for both sides of a diff: GETs for what is live, a dry-run apply
 //! for what would be, and the prune inventory for what would go. Nothing is written.
+//! A field another manager owns is a finding, not a failure: the diff shows it, and what
+//! `--force-conflicts` would make of the object.
 
 use kube::api::DynamicObject;
 use serde_json::Value;
@@ -8,7 +10,7 @@ use super::normalize::normalize;
 use super::{Change, Proposal, ResourceDiff};
 use crate::action::deploy::{Claimed, obsolete, plan_and_claim};
 use crate::action::session::Session;
-use crate::cluster::{ApplyOptions, Owner, apply_all, get_live, is_owned_by};
+use crate::cluster::{ClusterError, Owner, dry_run_all, fetch_live, get_live, is_owned_by};
 use crate::render::{ResourceId, install_rank};
 
 /// Every object the proposal would change, add or prune, in install order.
@@ -35,19 +37,37 @@ pub(super) async fn compare(
         proposal.take_ownership,
     )
     .await?;
-    let options = ApplyOptions {
-        dry_run: true,
-        force: false,
-    };
-    let proposed = apply_all(cluster, &planned, options).await?;
-
+    let live_objects = fetch_live(cluster, &planned).await?;
+    let checked = dry_run_all(cluster, &planned, false, &live).await;
+    let mut rejected = Vec::new();
     let mut diffs = Vec::new();
-    for ((item, live), proposed) in planned.iter().zip(live).zip(proposed) {
+    for ((item, live), checked) in planned.iter().zip(live_objects).zip(checked) {
+        let (proposed, conflict) = match checked {
+            Some(Ok(proposed)) => (proposed, None),
+            // Objects the server cannot check yet (a CRD or namespace the plan creates).
+            None => (item.object.clone(), None),
+            // A conflict is a finding: show what forcing it would do.
+            Some(Err(error)) if error.is_field_conflict() => {
+                let forced = dry_run_all(cluster, std::slice::from_ref(item), true, &[None]).await;
+                match forced.into_iter().next().flatten() {
+                    Some(Ok(proposed)) => (proposed, Some(error.cause_text())),
+                    Some(Err(other)) => {
+                        rejected.push(other);
+                        continue;
+                    }
+                    None => (item.object.clone(), Some(error.cause_text())),
+                }
+            }
+            Some(Err(error)) => {
+                rejected.push(error);
+                continue;
+            }
+        };
         let live = live.map(to_json);
         let proposed = normalize(proposed);
         let change = match &live {
             None => Change::Add,
-            Some(live) if *live != proposed => Change::Modify,
+            Some(live) if *live != proposed || conflict.is_some() => Change::Modify,
             Some(_) => continue,
         };
         diffs.push(ResourceDiff {
@@ -55,7 +75,11 @@ pub(super) async fn compare(
             change,
             live,
             proposed: Some(proposed),
+            conflict,
         });
+    }
+    if let Some(error) = ClusterError::rejected(rejected) {
+        return Err(error.into());
     }
 
     for id in obsolete(&previous, &planned) {
@@ -66,7 +90,7 @@ pub(super) async fn compare(
         let Some(object) = get_live(cluster, &kind, &id).await? else {
             continue;
         };
-        if !is_owned_by(&object, owner) {
+        if !is_owned_by(&object.metadata, owner) {
             continue;
         }
         diffs.push(ResourceDiff {
@@ -74,6 +98,7 @@ pub(super) async fn compare(
             change: Change::Prune,
             live: Some(to_json(object)),
             proposed: None,
+            conflict: None,
         });
     }
 

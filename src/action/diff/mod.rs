@@ -63,8 +63,12 @@ pub struct ResourceDiff {
     pub change: Change,
     /// What is in the cluster now (`None` for an addition).
     pub live: Option<Value>,
-    /// What the cluster would hold afterwards (`None` for a prune).
+    /// What the cluster would hold afterwards (`None` for a prune); for a conflict, what
+    /// it would hold with `--force-conflicts`.
     pub proposed: Option<Value>,
+    /// Fields another field manager owns, which the operation would stop at: the
+    /// server's message, naming the manager.
+    pub conflict: Option<String>,
 }
 
 /// Every difference between the cluster and a proposed revision.
@@ -87,17 +91,29 @@ impl DiffReport {
         self.resources.iter().filter(|r| r.change == change).count()
     }
 
-    /// `2 to change, 1 to add, 1 to prune`, or `no changes`.
+    /// `2 to change, 1 to add, 1 to prune`, or `no changes`, and the conflicts.
     pub fn summary(&self) -> String {
         if !self.has_changes() {
             return "no changes".to_string();
         }
-        format!(
+        let mut summary = format!(
             "{} to change, {} to add, {} to prune",
             self.count(Change::Modify),
             self.count(Change::Add),
             self.count(Change::Prune)
-        )
+        );
+        let conflicts = self
+            .resources
+            .iter()
+            .filter(|r| r.conflict.is_some())
+            .count();
+        if conflicts > 0 {
+            let objects = if conflicts == 1 { "object" } else { "objects" };
+            summary.push_str(&format!(
+                "; {conflicts} {objects} with fields another manager owns: the operation stops there unless --force-conflicts takes them over"
+            ));
+        }
+        summary
     }
 }
 

@@ -37,6 +37,9 @@ impl DiffReport {
             let (old_label, new_label) = self.labels(resource);
             palette.line(&mut out, BOLD, &format!("--- {old_label}"));
             palette.line(&mut out, BOLD, &format!("+++ {new_label}"));
+            if let Some(conflict) = &resource.conflict {
+                palette.line(&mut out, RED, &format!("! conflict: {conflict}"));
+            }
             write_hunks(&mut out, &palette, &live, &proposed);
         }
         out.push_str(&self.summary());
@@ -164,6 +167,7 @@ mod tests {
             change: Change::Modify,
             live: Some(config_map("web", json!({"a": "1", "b": "2"}))),
             proposed: Some(config_map("web", json!({"a": "1", "b": "3"}))),
+            conflict: None,
         }]);
         let text = report.render(DiffDisplay::default()).unwrap();
         assert_eq!(
@@ -194,12 +198,14 @@ mod tests {
                     change: Change::Add,
                     live: None,
                     proposed: Some(config_map("new", json!({"a": "1"}))),
+                    conflict: None,
                 },
                 ResourceDiff {
                     id: id("ConfigMap", "old"),
                     change: Change::Prune,
                     live: Some(config_map("old", json!({"a": "1"}))),
                     proposed: None,
+                    conflict: None,
                 },
             ],
         };
@@ -233,6 +239,7 @@ mod tests {
             change: Change::Modify,
             live: Some(config_map("web", json!({"a": "1"}))),
             proposed: Some(config_map("web", json!({"a": "2"}))),
+            conflict: None,
         }]);
         let plain = report.render(DiffDisplay::default()).unwrap();
         assert!(!plain.contains('\x1b'), "{plain}");
@@ -265,6 +272,7 @@ mod tests {
             change: Change::Modify,
             live: Some(secret("b2xkLXBhc3N3b3Jk")),
             proposed: Some(secret("bmV3LXBhc3N3b3Jk")),
+            conflict: None,
         }]);
         let masked = report.render(DiffDisplay::default()).unwrap();
         assert!(
