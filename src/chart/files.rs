@@ -27,6 +27,7 @@ use std::ops::Bound;
 use std::path::{Path, PathBuf};
 
 use super::archive::{self, ArchiveError, ChartArchive};
+use super::escape::{escape_name, escape_path};
 use super::ignore::{IgnoreError, IgnoreRules};
 
 const MIB: u64 = 1024 * 1024;
@@ -234,7 +235,7 @@ pub(crate) fn format_size(bytes: u64) -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum InsertError {
     /// The path is not a valid chart path
-    #[error("chart path {path:?} {problem}")]
+    #[error("chart path \"{}\" {problem}", escape_name(path))]
     InvalidPath {
         /// The rejected path
         path: String,
@@ -243,7 +244,9 @@ pub enum InsertError {
     },
     /// The path would be both a file and a directory
     #[error(
-        "chart path {path:?} conflicts with {existing:?}: a path cannot be both a file and a directory"
+        "chart path \"{}\" conflicts with \"{}\": a path cannot be both a file and a directory",
+        escape_name(path),
+        escape_name(existing)
     )]
     Conflict {
         /// The rejected path
@@ -275,19 +278,19 @@ pub enum SymlinkProblem {
 #[derive(Debug, thiserror::Error)]
 pub enum FilesError {
     /// The chart directory does not exist
-    #[error("chart directory {dir:?} not found")]
+    #[error("chart directory \"{}\" not found", escape_path(dir))]
     DirNotFound {
         /// The directory given
         dir: PathBuf,
     },
     /// The chart path exists but is not a directory
-    #[error("chart directory {dir:?} is not a directory")]
+    #[error("chart directory \"{}\" is not a directory", escape_path(dir))]
     NotADirectory {
         /// The path given
         dir: PathBuf,
     },
     /// Reading a file or directory failed
-    #[error("cannot read {path:?}")]
+    #[error("cannot read \"{}\"", escape_path(path))]
     Read {
         /// The file or directory
         path: PathBuf,
@@ -296,13 +299,17 @@ pub enum FilesError {
         source: io::Error,
     },
     /// A file name is not valid UTF-8, so it cannot be a chart path
-    #[error("file name {path:?} is not valid UTF-8")]
+    #[error("file name \"{}\" is not valid UTF-8", escape_path(path))]
     NonUtf8Name {
         /// The file
         path: PathBuf,
     },
     /// A symlink that is not followed
-    #[error("symlink {path:?} points to {target:?}, which {problem}")]
+    #[error(
+        "symlink \"{}\" points to \"{}\", which {problem}",
+        escape_path(path),
+        escape_path(target)
+    )]
     Symlink {
         /// The symlink
         path: PathBuf,
@@ -313,7 +320,8 @@ pub enum FilesError {
     },
     /// A fifo, socket or device file
     #[error(
-        "{path:?} is a {kind}; a chart may hold only regular files, directories and symlinks to files"
+        "\"{}\" is a {kind}; a chart may hold only regular files, directories and symlinks to files",
+        escape_path(path)
     )]
     SpecialFile {
         /// The file
@@ -322,7 +330,11 @@ pub enum FilesError {
         kind: &'static str,
     },
     /// A file over [`MAX_FILE_SIZE`]
-    #[error("file {path:?} is {size} bytes; a chart file may be at most {}", format_size(*limit))]
+    #[error(
+        "file \"{}\" is {size} bytes; a chart file may be at most {}",
+        escape_path(path),
+        format_size(*limit)
+    )]
     FileTooLarge {
         /// The file
         path: PathBuf,
@@ -340,7 +352,11 @@ pub enum FilesError {
         limit: usize,
     },
     /// Files adding up to more than [`MAX_CHART_SIZE`]
-    #[error("files in chart directory {dir:?} add up to more than {}", format_size(*limit))]
+    #[error(
+        "files in chart directory \"{}\" add up to more than {}",
+        escape_path(dir),
+        format_size(*limit)
+    )]
     TooLarge {
         /// The chart directory
         dir: PathBuf,

@@ -24,6 +24,7 @@ use flate2::{Compression, GzBuilder};
 use sha2::{Digest, Sha256};
 use tar::{EntryType, Header};
 
+use super::escape::{escape_name, escape_path};
 use super::files::{
     ChartFiles, MAX_CHART_SIZE, MAX_ENTRIES, MAX_FILE_SIZE, check_path, format_size,
 };
@@ -93,7 +94,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 pub enum PackageError {
     /// The top directory is not a single path component
     #[error(
-        "invalid top directory {name:?} for a chart package; expected one path component such as the chart name"
+        "invalid top directory \"{}\" for a chart package; expected one path component such as the chart name",
+        escape_name(name)
     )]
     InvalidTopDir {
         /// The name given
@@ -103,7 +105,11 @@ pub enum PackageError {
     #[error("chart has no files to package")]
     Empty,
     /// A file over [`MAX_FILE_SIZE`]
-    #[error("file {path:?} is {size} bytes; a chart file may be at most {}", format_size(*limit))]
+    #[error(
+        "file \"{}\" is {size} bytes; a chart file may be at most {}",
+        escape_name(path),
+        format_size(*limit)
+    )]
     FileTooLarge {
         /// The chart path
         path: String,
@@ -129,7 +135,7 @@ pub enum PackageError {
         limit: u64,
     },
     /// The tar writer refused an entry
-    #[error("cannot add {entry:?} to the chart package")]
+    #[error("cannot add \"{}\" to the chart package", escape_name(entry))]
     Entry {
         /// The entry name
         entry: String,
@@ -141,7 +147,7 @@ pub enum PackageError {
     #[error("cannot compress the chart package")]
     Compress(#[source] io::Error),
     /// Writing the package file failed; nothing was left at the path
-    #[error("cannot write chart package {path:?}")]
+    #[error("cannot write chart package \"{}\"", escape_path(path))]
     Write {
         /// The package path
         path: PathBuf,
