@@ -9,9 +9,14 @@
 //!   headers are applied by the `tar` crate, and pax global headers (which `git archive`
 //!   writes) are skipped;
 //! - an entry sits outside the single top directory `NAME/`;
-//! - a file is over [`MAX_FILE_SIZE`], there are more than [`MAX_ENTRIES`] entries, or
-//!   the archive decompresses to more than [`MAX_CHART_SIZE`]. Decompressed bytes are
-//!   counted as they are inflated, so a gzip bomb is stopped after that many bytes;
+//! - a file is over [`MAX_FILE_SIZE`], or the archive decompresses to more than
+//!   [`MAX_CHART_SIZE`]. Decompressed bytes are counted as they are inflated, so a gzip
+//!   bomb is stopped after that many bytes;
+//! - there are more than [`MAX_ENTRIES`] tar entries of any kind, or the files would make
+//!   a package of more than [`MAX_ENTRIES`] entries (the top directory, each directory
+//!   holding a file, and each file: [`ChartFiles::entry_count`], the count directory
+//!   charts and packages are held to), even when the archive leaves directory entries
+//!   out;
 //! - a file appears twice, or one path is both a file and a directory;
 //! - anything follows the end of the archive (non-zero data after the tar end marker,
 //!   or a second gzip member): other tools would read those bytes as more files;
@@ -393,6 +398,14 @@ impl<'a> Collector<'a> {
         }
         if self.files.contains(&rel_path) {
             return Err(self.entry_error(name.to_owned(), EntryProblem::Duplicate));
+        }
+        // Counted as a package of these files would hold them, so that a chart read from
+        // any archive can be packaged again
+        if self.files.entry_count() + self.files.entries_added_by(&rel_path) > MAX_ENTRIES {
+            return Err(ArchiveError::TooManyEntries {
+                archive: self.archive.to_owned(),
+                limit: MAX_ENTRIES,
+            });
         }
         let mut contents = Vec::with_capacity(size as usize);
         entry
@@ -840,6 +853,22 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "chart archive \"many.tgz\" has more than 10000 entries"
+        );
+    }
+
+    #[test]
+    fn directories_an_archive_leaves_out_still_count_as_entries() {
+        // 5,000 files, each in its own directory, and no directory entries: a package of
+        // them would hold 10,001 entries
+        let mut tar = tar::Builder::new(Vec::new());
+        for i in 0..5_000 {
+            raw_entry(&mut tar, &format!("mychart/d{i:04}/f"), b"");
+        }
+        let bytes = gzip(&tar.into_inner().unwrap());
+        let err = read_archive("implied.tgz", &bytes[..]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "chart archive \"implied.tgz\" has more than 10000 entries"
         );
     }
 

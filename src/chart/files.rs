@@ -19,7 +19,7 @@
 //! - The size limits below apply, as they do to archives, so an oversized chart fails
 //!   when it is loaded rather than when its package is read back.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Read};
@@ -42,14 +42,18 @@ pub const MAX_FILE_SIZE: u64 = 5 * MIB;
 /// that a gzip bomb is stopped early.
 pub const MAX_CHART_SIZE: u64 = 50 * MIB;
 
-/// Most entries a chart may hold: files for a directory, files and directories for an
-/// archive
+/// Most entries a chart may hold, counted as its package holds them
+/// ([`ChartFiles::entry_count`]): the top directory, each directory that holds a file,
+/// and each file. Directory charts, archives and packages are all held to this one count,
+/// so a directory that loads can be packaged and the package loads.
 pub const MAX_ENTRIES: usize = 10_000;
 
 /// The files of one chart: chart-relative paths mapped to contents, sorted by path
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct ChartFiles {
     files: BTreeMap<String, Vec<u8>>,
+    /// Every directory that holds a file, at any depth; derived from `files`
+    dirs: BTreeSet<String>,
     total_size: u64,
 }
 
@@ -93,6 +97,11 @@ impl ChartFiles {
         }
         let contents = contents.into();
         self.total_size += contents.len() as u64;
+        for (slash, _) in path.match_indices('/') {
+            if !self.dirs.contains(&path[..slash]) {
+                self.dirs.insert(path[..slash].to_owned());
+            }
+        }
         if let Some(previous) = self.files.insert(path, contents) {
             self.total_size -= previous.len() as u64;
         }
@@ -142,6 +151,22 @@ impl ChartFiles {
     /// Sum of the sizes of all files, in bytes
     pub fn total_size(&self) -> u64 {
         self.total_size
+    }
+
+    /// The entries of the package of these files, which [`MAX_ENTRIES`] bounds: the top
+    /// directory, each directory that holds a file, and each file
+    pub fn entry_count(&self) -> usize {
+        1 + self.dirs.len() + self.files.len()
+    }
+
+    /// How many entries adding a file at `path` would add to [`Self::entry_count`]: the
+    /// file, unless it is already there, and each of its directories not yet counted
+    pub fn entries_added_by(&self, path: &str) -> usize {
+        let new_dirs = path
+            .match_indices('/')
+            .filter(|(slash, _)| !self.dirs.contains(&path[..*slash]))
+            .count();
+        new_dirs + usize::from(!self.files.contains_key(path))
     }
 
     /// The file that is `path` itself or one of its parent directories, if any
@@ -343,9 +368,12 @@ pub enum FilesError {
         /// The limit in bytes
         limit: u64,
     },
-    /// More than [`MAX_ENTRIES`] files
-    #[error("chart directory {dir:?} has more than {limit} files")]
-    TooManyFiles {
+    /// More than [`MAX_ENTRIES`] entries
+    #[error(
+        "chart directory \"{}\" has more than {limit} entries (files and the directories holding them, as its package would)",
+        escape_path(dir)
+    )]
+    TooManyEntries {
         /// The chart directory
         dir: PathBuf,
         /// The limit
@@ -504,8 +532,8 @@ impl<'a> DirLoader<'a> {
     }
 
     fn load_file(&mut self, rel_path: String, disk_path: &Path) -> Result<(), FilesError> {
-        if self.files.len() >= MAX_ENTRIES {
-            return Err(FilesError::TooManyFiles {
+        if self.files.entry_count() + self.files.entries_added_by(&rel_path) > MAX_ENTRIES {
+            return Err(FilesError::TooManyEntries {
                 dir: self.root.into(),
                 limit: MAX_ENTRIES,
             });
@@ -634,6 +662,22 @@ mod tests {
             .map(|(path, _)| path)
             .collect();
         assert_eq!(under, ["templates/a.yaml", "templates/sub/b.yaml"]);
+    }
+
+    #[test]
+    fn entry_count_counts_the_top_directory_each_directory_holding_a_file_and_each_file() {
+        let files = files(&[
+            ("Chart.yaml", ""),
+            ("templates/a.yaml", ""),
+            ("templates/sub/b.yaml", ""),
+            ("templates/c.yaml", ""),
+        ]);
+        // The top directory, templates/ and templates/sub/, and four files
+        assert_eq!(files.entry_count(), 1 + 2 + 4);
+        assert_eq!(files.entries_added_by("templates/d.yaml"), 1);
+        assert_eq!(files.entries_added_by("files/x/y.txt"), 3);
+        assert_eq!(files.entries_added_by("Chart.yaml"), 0);
+        assert_eq!(ChartFiles::new().entry_count(), 1);
     }
 
     #[test]
@@ -812,6 +856,34 @@ mod tests {
         assert_eq!(
             err.to_string(),
             format!("file {big:?} is 5242881 bytes; a chart file may be at most 5 MiB")
+        );
+    }
+
+    #[test]
+    fn from_dir_counts_entries_as_the_package_holds_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, ".rchartignore", "ignored/\n");
+        write(root, "Chart.yaml", "");
+        // With the top directory, files/, .rchartignore and Chart.yaml: exactly the limit
+        for i in 0..MAX_ENTRIES - 4 {
+            write(root, &format!("files/f{i:05}"), "");
+        }
+        // Ignored files count for nothing
+        write(root, "ignored/x/y.txt", "");
+        let files = ChartFiles::from_dir(root).unwrap();
+        assert_eq!(files.entry_count(), MAX_ENTRIES);
+
+        // One more file in a new directory adds two entries
+        write(root, "more/z.txt", "");
+        let err = ChartFiles::from_dir(root).unwrap_err();
+        assert!(matches!(err, FilesError::TooManyEntries { .. }), "{err}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "chart directory \"{}\" has more than 10000 entries (files and the directories holding them, as its package would)",
+                root.display()
+            )
         );
     }
 

@@ -177,6 +177,12 @@ fn tar_bytes(files: &ChartFiles, top_dir: &str, mtime: u64) -> Result<Vec<u8>, P
             limit: MAX_FILE_SIZE,
         });
     }
+    if files.entry_count() > MAX_ENTRIES {
+        return Err(PackageError::TooManyEntries {
+            count: files.entry_count(),
+            limit: MAX_ENTRIES,
+        });
+    }
 
     // Each entry takes a 512-byte header plus its data padded to 512 bytes
     let estimate = files.total_size() as usize + files.len() * 1024 + 64 * 1024;
@@ -199,12 +205,11 @@ fn tar_bytes(files: &ChartFiles, top_dir: &str, mtime: u64) -> Result<Vec<u8>, P
         tar.append_file(&format!("{top_dir}/{path}"), contents)?;
     }
 
-    if tar.entry_count > MAX_ENTRIES {
-        return Err(PackageError::TooManyEntries {
-            count: tar.entry_count,
-            limit: MAX_ENTRIES,
-        });
-    }
+    debug_assert_eq!(
+        tar.entry_count,
+        files.entry_count(),
+        "the package holds the entries ChartFiles counts"
+    );
     let bytes = tar
         .builder
         .into_inner()
@@ -598,6 +603,36 @@ mod tests {
         let err = package_bytes(&files, "demo", 0).unwrap_err();
         assert!(
             matches!(err, PackageError::TooManyEntries { count, .. } if count == MAX_ENTRIES + 1)
+        );
+    }
+
+    #[test]
+    fn a_chart_at_the_entry_limit_packages_and_reads_back() {
+        let mut files = ChartFiles::new();
+        // The top directory, 99 directories and their files: exactly the limit
+        let per_dir = (MAX_ENTRIES - 1) / 100 - 1;
+        for d in 0..99 {
+            for f in 0..per_dir {
+                files.insert(format!("d{d:02}/f{f:03}"), "").unwrap();
+            }
+        }
+        let filler = MAX_ENTRIES - files.entry_count();
+        for f in 0..filler {
+            files.insert(format!("f{f:03}"), "").unwrap();
+        }
+        assert_eq!(files.entry_count(), MAX_ENTRIES);
+        let bytes = package_bytes(&files, "demo", 0).unwrap();
+        let read_back = archive::read_archive("demo.tgz", &bytes[..]).unwrap();
+        assert_eq!(read_back.files.entry_count(), MAX_ENTRIES);
+
+        files.insert("one/more", "").unwrap();
+        let err = package_bytes(&files, "demo", 0).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "chart package would have {} entries; the limit is 10000",
+                MAX_ENTRIES + 2
+            )
         );
     }
 }
