@@ -566,15 +566,23 @@ fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, FilesError> {
     if size > limit {
         return Err(too_large(size));
     }
-    let mut contents = Vec::with_capacity(size as usize);
-    // `take` guards against a file that grows between the size check and the read
-    file.take(limit + 1)
-        .read_to_end(&mut contents)
-        .map_err(read_error)?;
+    // A file that grows between the size check and the read is still cut off
+    read_at_most(file, limit, size)
+        .map_err(read_error)?
+        .ok_or_else(|| too_large(limit + 1))
+}
+
+/// Reads `reader` to its end if it holds at most `limit` bytes; `Ok(None)` when it
+/// holds more. At most `limit + 1` bytes are read, so this bounds any source: a pipe,
+/// stdin or `/dev/zero` as well as a file. `expected` sizes the buffer up front (a
+/// file's length, or 0 when unknown) and is itself capped at `limit`.
+pub fn read_at_most(reader: impl Read, limit: u64, expected: u64) -> io::Result<Option<Vec<u8>>> {
+    let mut contents = Vec::with_capacity(expected.min(limit) as usize);
+    reader.take(limit + 1).read_to_end(&mut contents)?;
     if contents.len() as u64 > limit {
-        return Err(too_large(contents.len() as u64));
+        return Ok(None);
     }
-    Ok(contents)
+    Ok(Some(contents))
 }
 
 /// Names a file type that is neither a regular file, a directory nor a symlink

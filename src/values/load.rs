@@ -1,21 +1,23 @@
 //! Reading values files (`values.yaml`, `-f FILE`).
 
-use std::fs;
 use std::path::Path;
 
 use serde_json::Value;
 use serde_saphyr::{DuplicateKeyPolicy, SnippetMode, UserMessageFormatter};
 
+use super::input;
 use super::merge::merge_values;
 use super::{Values, ValuesError};
 
-/// Reads a values file from disk. See [`parse_values`] for the rules.
+/// Reads a values file, or standard input for `-`; see [`parse_values`] for the rules
+/// and [`super::input`] for the size limit.
 pub fn load_values_file(path: &Path) -> Result<Values, ValuesError> {
-    let text = fs::read_to_string(path).map_err(|source| ValuesError::ReadFile {
-        path: path.to_owned(),
+    let name = input::display_name(path);
+    let text = input::read_text(path, true).map_err(|source| ValuesError::ReadFile {
+        path: name.clone(),
         source,
     })?;
-    parse_values(&text, path)
+    parse_values(&text, &name)
 }
 
 /// Parses the text of a values file; `source` names the file in errors.
@@ -86,6 +88,7 @@ fn describe_kind(value: &Value) -> &'static str {
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::fs;
 
     fn parse(text: &str) -> Result<Value, String> {
         parse_values(text, Path::new("conf/values.yaml"))

@@ -14,6 +14,7 @@
 //! against `values.schema.json` is done on the merged values by [`ValuesSchema`].
 
 mod error;
+mod input;
 mod load;
 mod merge;
 mod path;
@@ -23,6 +24,7 @@ mod set;
 use std::path::PathBuf;
 
 pub use error::ValuesError;
+pub use input::{FileProblem, STDIN_ARG, STDIN_NAME};
 pub use load::{load_values_file, parse_values};
 pub use merge::{coalesce, merge_values};
 pub use path::{KeyPath, PathSegment, get_path};

@@ -1,7 +1,6 @@
 //! Validation of merged values against a chart's `values.schema.json`.
 
 use std::fmt;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
@@ -9,6 +8,7 @@ use jsonschema::paths::{Location, LocationSegment};
 use jsonschema::{ValidationError, Validator};
 use serde_json::Value;
 
+use super::input;
 use super::path::{KeyPath, PathSegment};
 use super::{Values, ValuesError};
 
@@ -52,7 +52,7 @@ impl fmt::Debug for ValuesSchema {
 impl ValuesSchema {
     /// Reads and compiles a schema file.
     pub fn load(path: &Path) -> Result<Self, ValuesError> {
-        let text = fs::read_to_string(path).map_err(|source| ValuesError::ReadSchema {
+        let text = input::read_text(path, false).map_err(|source| ValuesError::ReadSchema {
             path: path.to_owned(),
             source,
         })?;
@@ -285,6 +285,7 @@ fn count(limit: u64, noun: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::fs;
 
     const SCHEMA: &str = r#"{
         "type": "object",
