@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use super::escape::escape_name;
 use super::kube_version::KubeVersionRange;
+use crate::values::plain_yaml_message;
 use crate::yaml;
 
 /// The only chart API version rchart reads. It is Helm's current one, so the file layout
@@ -97,13 +98,10 @@ impl Metadata {
     /// Parses and validates `Chart.yaml`.
     pub fn parse(text: &str) -> Result<ParsedMetadata, MetadataError> {
         let document: Value = yaml::from_str(text).map_err(|e| {
-            let problem = yaml::describe(&e);
-            match problem.position {
-                Some((line, _)) => MetadataError::Syntax {
-                    line,
-                    message: problem.message,
-                },
-                None => MetadataError::Syntax0(problem.message),
+            let message = plain_yaml_message(&e);
+            match yaml::describe(&e).position {
+                Some((line, _)) => MetadataError::Syntax { line, message },
+                None => MetadataError::Syntax0(message),
             }
         })?;
         let fields = match document {

@@ -3,10 +3,11 @@
 use std::path::Path;
 
 use serde_json::Value;
-use serde_saphyr::{DuplicateKeyPolicy, SnippetMode, UserMessageFormatter};
+use serde_saphyr::{DuplicateKeyPolicy, SnippetMode};
 
 use super::input;
 use super::merge::merge_values;
+use super::yaml_message::PlainYamlMessages;
 use super::{Values, ValuesError};
 
 /// Reads a values file, or standard input for `-`; see [`parse_values`] for the rules
@@ -55,7 +56,7 @@ pub fn parse_values(text: &str, source: &Path) -> Result<Values, ValuesError> {
 /// Renders a parser error with user-facing wording and a code frame headed by `source`.
 fn yaml_error(error: &serde_saphyr::Error, source: &Path) -> ValuesError {
     let name = source.display().to_string();
-    let formatter = UserMessageFormatter;
+    let formatter = PlainYamlMessages;
     let rendered = error.render_with_options(serde_saphyr::render_options! {
         formatter: &formatter,
         snippets: SnippetMode::Auto,

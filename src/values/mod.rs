@@ -20,6 +20,7 @@ mod merge;
 mod path;
 mod schema;
 mod set;
+mod yaml_message;
 
 use std::path::PathBuf;
 
@@ -29,6 +30,7 @@ pub use load::{load_values_file, parse_values};
 pub use merge::{coalesce, merge_values};
 pub use path::{KeyPath, PathSegment, get_path};
 pub use schema::{SchemaViolation, ValuesSchema};
+pub use yaml_message::{PlainYamlMessages, plain_yaml_message};
 
 use set::{SetKind, apply_set};
 
