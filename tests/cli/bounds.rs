@@ -514,3 +514,15 @@ fn schema_references_are_said_in_plain_words() {
         )],
     );
 }
+
+#[test]
+fn b64dec_says_which_character_is_not_base64_without_showing_the_value() {
+    let stderr = fails_saying(
+        &["template", text(&fixture("bad/b64dec-not-base64"))],
+        None,
+        "b64dec: not valid base64: \"$\" at character 3 is not a base64 character",
+    );
+    assert!(stderr.contains(" --> templates/cm.yaml:6:28"), "{stderr}");
+    assert!(!stderr.contains("Invalid symbol"), "{stderr}");
+    assert!(!stderr.contains("pa$$word"), "{stderr}");
+}
