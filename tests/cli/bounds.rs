@@ -526,3 +526,16 @@ fn b64dec_says_which_character_is_not_base64_without_showing_the_value() {
     assert!(!stderr.contains("Invalid symbol"), "{stderr}");
     assert!(!stderr.contains("pa$$word"), "{stderr}");
 }
+
+#[test]
+fn value_keys_are_escaped_in_schema_violations() {
+    let stderr = fails_saying(
+        &[
+            "template",
+            text(&fixture("bad/schema-violation-escaped-key")),
+        ],
+        None,
+        "  clear\\u{1b}\\[2J\\u{202e}me: unknown key (additionalProperties is false)",
+    );
+    assert_no_raw_controls(&stderr);
+}
