@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{ArgMatches, Args, Parser, Subcommand, ValueEnum};
 
-use crate::values::ValueSource;
+use crate::values::{STDIN_ARG, ValueSource};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -83,7 +83,7 @@ pub enum Command {
 /// Values flags. Files apply left to right, then the `--set*` flags in command-line order.
 #[derive(Debug, Args, Default)]
 pub struct ValuesArgs {
-    /// A values file (repeatable; later files win)
+    /// A values file, or - for stdin (repeatable; later files win)
     #[arg(short = 'f', long = "values", value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Set values: a.b=c, list[0]=x, a=1,b=2 (repeatable)
@@ -427,6 +427,13 @@ pub fn parse() -> Cli {
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| exit_for(error));
     if let Some(values) = cli.command.values_args_mut() {
         values.sources = ordered_sources(&matches);
+        let from_stdin = values.files.iter().filter(|f| f.as_os_str() == STDIN_ARG);
+        if from_stdin.count() > 1 {
+            exit_for(Cli::command().error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "-f - (values from stdin) may be given only once",
+            ));
+        }
     }
     cli
 }

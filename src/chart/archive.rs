@@ -9,9 +9,14 @@
 //!   headers are applied by the `tar` crate, and pax global headers (which `git archive`
 //!   writes) are skipped;
 //! - an entry sits outside the single top directory `NAME/`;
-//! - a file is over [`MAX_FILE_SIZE`], there are more than [`MAX_ENTRIES`] entries, or
-//!   the archive decompresses to more than [`MAX_CHART_SIZE`]. Decompressed bytes are
-//!   counted as they are inflated, so a gzip bomb is stopped after that many bytes;
+//! - a file is over [`MAX_FILE_SIZE`], or the archive decompresses to more than
+//!   [`MAX_CHART_SIZE`]. Decompressed bytes are counted as they are inflated, so a gzip
+//!   bomb is stopped after that many bytes;
+//! - there are more than [`MAX_ENTRIES`] tar entries of any kind, or the files would make
+//!   a package of more than [`MAX_ENTRIES`] entries (the top directory, each directory
+//!   holding a file, and each file: [`ChartFiles::entry_count`], the count directory
+//!   charts and packages are held to), even when the archive leaves directory entries
+//!   out;
 //! - a file appears twice, or one path is both a file and a directory;
 //! - anything follows the end of the archive (non-zero data after the tar end marker,
 //!   or a second gzip member): other tools would read those bytes as more files;
@@ -20,6 +25,9 @@
 //!
 //! `.` and empty path components (`./mychart/x`, `mychart//x`) are dropped, as some
 //! tar writers produce them.
+//!
+//! Entry names, link targets and the archive's own name are shown in messages escaped
+//! ([`super::escape`]), so a name cannot carry terminal escapes or bidi overrides.
 
 use std::fmt;
 use std::fs::File;
@@ -29,6 +37,7 @@ use std::path::Path;
 use flate2::bufread::GzDecoder;
 use tar::EntryType;
 
+use super::escape::escape_name;
 use super::files::{
     ChartFiles, InsertError, MAX_CHART_SIZE, MAX_ENTRIES, MAX_FILE_SIZE, PathProblem, check_path,
     format_size,
@@ -107,8 +116,8 @@ impl fmt::Display for Position {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Position::Start => Ok(()),
-            Position::InEntry(entry) => write!(f, " in entry {entry:?}"),
-            Position::AfterEntry(entry) => write!(f, " after entry {entry:?}"),
+            Position::InEntry(entry) => write!(f, " in entry \"{}\"", escape_name(entry)),
+            Position::AfterEntry(entry) => write!(f, " after entry \"{}\"", escape_name(entry)),
         }
     }
 }
@@ -117,7 +126,7 @@ impl fmt::Display for Position {
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
     /// The archive could not be opened or read
-    #[error("cannot read chart archive {archive:?}")]
+    #[error("cannot read chart archive \"{}\"", escape_name(archive))]
     Read {
         /// The archive
         archive: String,
@@ -126,13 +135,19 @@ pub enum ArchiveError {
         source: io::Error,
     },
     /// The data does not start with the gzip magic bytes
-    #[error("chart archive {archive:?} is not gzip-compressed; a chart package is a .tgz file")]
+    #[error(
+        "chart archive \"{}\" is not gzip-compressed; a chart package is a .tgz file",
+        escape_name(archive)
+    )]
     NotGzip {
         /// The archive
         archive: String,
     },
     /// The gzip or tar data is damaged or ends early
-    #[error("chart archive {archive:?} is truncated or corrupt{position}")]
+    #[error(
+        "chart archive \"{}\" is truncated or corrupt{position}",
+        escape_name(archive)
+    )]
     Corrupt {
         /// The archive
         archive: String,
@@ -144,7 +159,8 @@ pub enum ArchiveError {
     },
     /// More than [`MAX_CHART_SIZE`] bytes of decompressed data
     #[error(
-        "chart archive {archive:?} decompresses to more than {}; stopped reading{position}",
+        "chart archive \"{}\" decompresses to more than {}; stopped reading{position}",
+        escape_name(archive),
         format_size(*limit)
     )]
     TooLarge {
@@ -156,7 +172,10 @@ pub enum ArchiveError {
         limit: u64,
     },
     /// More than [`MAX_ENTRIES`] entries
-    #[error("chart archive {archive:?} has more than {limit} entries")]
+    #[error(
+        "chart archive \"{}\" has more than {limit} entries",
+        escape_name(archive)
+    )]
     TooManyEntries {
         /// The archive
         archive: String,
@@ -164,13 +183,16 @@ pub enum ArchiveError {
         limit: usize,
     },
     /// No files at all
-    #[error("chart archive {archive:?} holds no files")]
+    #[error("chart archive \"{}\" holds no files", escape_name(archive))]
     Empty {
         /// The archive
         archive: String,
     },
     /// Bytes after the end of the archive, which other tools might read as files
-    #[error("chart archive {archive:?} has data after the end of the {after}")]
+    #[error(
+        "chart archive \"{}\" has data after the end of the {after}",
+        escape_name(archive)
+    )]
     TrailingData {
         /// The archive
         archive: String,
@@ -178,7 +200,11 @@ pub enum ArchiveError {
         after: &'static str,
     },
     /// One entry is unsafe or invalid
-    #[error("chart archive {archive:?}: entry {entry:?} {problem}")]
+    #[error(
+        "chart archive \"{}\": entry \"{}\" {problem}",
+        escape_name(archive),
+        escape_name(entry)
+    )]
     Entry {
         /// The archive
         archive: String,
@@ -199,13 +225,13 @@ pub enum EntryProblem {
     #[error("has a name that is not valid UTF-8")]
     NonUtf8Name,
     /// A symbolic link
-    #[error("is a symlink to {target:?}; {ONLY_FILES_AND_DIRS}")]
+    #[error("is a symlink to \"{}\"; {ONLY_FILES_AND_DIRS}", escape_name(target))]
     Symlink {
         /// The link target
         target: String,
     },
     /// A hard link
-    #[error("is a hardlink to {target:?}; {ONLY_FILES_AND_DIRS}")]
+    #[error("is a hardlink to \"{}\"; {ONLY_FILES_AND_DIRS}", escape_name(target))]
     Hardlink {
         /// The link target
         target: String,
@@ -223,7 +249,10 @@ pub enum EntryProblem {
     #[error("has entry type {0:?}; {ONLY_FILES_AND_DIRS}")]
     UnsupportedType(char),
     /// The entry is under a second top-level name
-    #[error("is outside the top directory {top_dir:?}; all entries must sit under one directory")]
+    #[error(
+        "is outside the top directory \"{}\"; all entries must sit under one directory",
+        escape_name(top_dir)
+    )]
     OutsideTopDir {
         /// The top directory set by the first entry, with a trailing `/`
         top_dir: String,
@@ -245,7 +274,10 @@ pub enum EntryProblem {
     #[error("appears more than once")]
     Duplicate,
     /// The path is both a file and a directory
-    #[error("conflicts with {other:?}: a path cannot be both a file and a directory")]
+    #[error(
+        "conflicts with \"{}\": a path cannot be both a file and a directory",
+        escape_name(other)
+    )]
     Conflict {
         /// The other entry
         other: String,
@@ -366,6 +398,14 @@ impl<'a> Collector<'a> {
         }
         if self.files.contains(&rel_path) {
             return Err(self.entry_error(name.to_owned(), EntryProblem::Duplicate));
+        }
+        // Counted as a package of these files would hold them, so that a chart read from
+        // any archive can be packaged again
+        if self.files.entry_count() + self.files.entries_added_by(&rel_path) > MAX_ENTRIES {
+            return Err(ArchiveError::TooManyEntries {
+                archive: self.archive.to_owned(),
+                limit: MAX_ENTRIES,
+            });
         }
         let mut contents = Vec::with_capacity(size as usize);
         entry
@@ -813,6 +853,22 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "chart archive \"many.tgz\" has more than 10000 entries"
+        );
+    }
+
+    #[test]
+    fn directories_an_archive_leaves_out_still_count_as_entries() {
+        // 5,000 files, each in its own directory, and no directory entries: a package of
+        // them would hold 10,001 entries
+        let mut tar = tar::Builder::new(Vec::new());
+        for i in 0..5_000 {
+            raw_entry(&mut tar, &format!("mychart/d{i:04}/f"), b"");
+        }
+        let bytes = gzip(&tar.into_inner().unwrap());
+        let err = read_archive("implied.tgz", &bytes[..]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "chart archive \"implied.tgz\" has more than 10000 entries"
         );
     }
 

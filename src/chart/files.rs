@@ -19,7 +19,7 @@
 //! - The size limits below apply, as they do to archives, so an oversized chart fails
 //!   when it is loaded rather than when its package is read back.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Read};
@@ -27,6 +27,7 @@ use std::ops::Bound;
 use std::path::{Path, PathBuf};
 
 use super::archive::{self, ArchiveError, ChartArchive};
+use super::escape::{escape_name, escape_path};
 use super::ignore::{IgnoreError, IgnoreRules};
 
 const MIB: u64 = 1024 * 1024;
@@ -41,14 +42,18 @@ pub const MAX_FILE_SIZE: u64 = 5 * MIB;
 /// that a gzip bomb is stopped early.
 pub const MAX_CHART_SIZE: u64 = 50 * MIB;
 
-/// Most entries a chart may hold: files for a directory, files and directories for an
-/// archive
+/// Most entries a chart may hold, counted as its package holds them
+/// ([`ChartFiles::entry_count`]): the top directory, each directory that holds a file,
+/// and each file. Directory charts, archives and packages are all held to this one count,
+/// so a directory that loads can be packaged and the package loads.
 pub const MAX_ENTRIES: usize = 10_000;
 
 /// The files of one chart: chart-relative paths mapped to contents, sorted by path
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct ChartFiles {
     files: BTreeMap<String, Vec<u8>>,
+    /// Every directory that holds a file, at any depth; derived from `files`
+    dirs: BTreeSet<String>,
     total_size: u64,
 }
 
@@ -92,6 +97,11 @@ impl ChartFiles {
         }
         let contents = contents.into();
         self.total_size += contents.len() as u64;
+        for (slash, _) in path.match_indices('/') {
+            if !self.dirs.contains(&path[..slash]) {
+                self.dirs.insert(path[..slash].to_owned());
+            }
+        }
         if let Some(previous) = self.files.insert(path, contents) {
             self.total_size -= previous.len() as u64;
         }
@@ -141,6 +151,22 @@ impl ChartFiles {
     /// Sum of the sizes of all files, in bytes
     pub fn total_size(&self) -> u64 {
         self.total_size
+    }
+
+    /// The entries of the package of these files, which [`MAX_ENTRIES`] bounds: the top
+    /// directory, each directory that holds a file, and each file
+    pub fn entry_count(&self) -> usize {
+        1 + self.dirs.len() + self.files.len()
+    }
+
+    /// How many entries adding a file at `path` would add to [`Self::entry_count`]: the
+    /// file, unless it is already there, and each of its directories not yet counted
+    pub fn entries_added_by(&self, path: &str) -> usize {
+        let new_dirs = path
+            .match_indices('/')
+            .filter(|(slash, _)| !self.dirs.contains(&path[..*slash]))
+            .count();
+        new_dirs + usize::from(!self.files.contains_key(path))
     }
 
     /// The file that is `path` itself or one of its parent directories, if any
@@ -234,7 +260,7 @@ pub(crate) fn format_size(bytes: u64) -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum InsertError {
     /// The path is not a valid chart path
-    #[error("chart path {path:?} {problem}")]
+    #[error("chart path \"{}\" {problem}", escape_name(path))]
     InvalidPath {
         /// The rejected path
         path: String,
@@ -243,7 +269,9 @@ pub enum InsertError {
     },
     /// The path would be both a file and a directory
     #[error(
-        "chart path {path:?} conflicts with {existing:?}: a path cannot be both a file and a directory"
+        "chart path \"{}\" conflicts with \"{}\": a path cannot be both a file and a directory",
+        escape_name(path),
+        escape_name(existing)
     )]
     Conflict {
         /// The rejected path
@@ -275,19 +303,19 @@ pub enum SymlinkProblem {
 #[derive(Debug, thiserror::Error)]
 pub enum FilesError {
     /// The chart directory does not exist
-    #[error("chart directory {dir:?} not found")]
+    #[error("chart directory \"{}\" not found", escape_path(dir))]
     DirNotFound {
         /// The directory given
         dir: PathBuf,
     },
     /// The chart path exists but is not a directory
-    #[error("chart directory {dir:?} is not a directory")]
+    #[error("chart directory \"{}\" is not a directory", escape_path(dir))]
     NotADirectory {
         /// The path given
         dir: PathBuf,
     },
     /// Reading a file or directory failed
-    #[error("cannot read {path:?}")]
+    #[error("cannot read \"{}\"", escape_path(path))]
     Read {
         /// The file or directory
         path: PathBuf,
@@ -296,13 +324,17 @@ pub enum FilesError {
         source: io::Error,
     },
     /// A file name is not valid UTF-8, so it cannot be a chart path
-    #[error("file name {path:?} is not valid UTF-8")]
+    #[error("file name \"{}\" is not valid UTF-8", escape_path(path))]
     NonUtf8Name {
         /// The file
         path: PathBuf,
     },
     /// A symlink that is not followed
-    #[error("symlink {path:?} points to {target:?}, which {problem}")]
+    #[error(
+        "symlink \"{}\" points to \"{}\", which {problem}",
+        escape_path(path),
+        escape_path(target)
+    )]
     Symlink {
         /// The symlink
         path: PathBuf,
@@ -313,7 +345,8 @@ pub enum FilesError {
     },
     /// A fifo, socket or device file
     #[error(
-        "{path:?} is a {kind}; a chart may hold only regular files, directories and symlinks to files"
+        "\"{}\" is a {kind}; a chart may hold only regular files, directories and symlinks to files",
+        escape_path(path)
     )]
     SpecialFile {
         /// The file
@@ -322,7 +355,11 @@ pub enum FilesError {
         kind: &'static str,
     },
     /// A file over [`MAX_FILE_SIZE`]
-    #[error("file {path:?} is {size} bytes; a chart file may be at most {}", format_size(*limit))]
+    #[error(
+        "file \"{}\" is {size} bytes; a chart file may be at most {}",
+        escape_path(path),
+        format_size(*limit)
+    )]
     FileTooLarge {
         /// The file
         path: PathBuf,
@@ -331,16 +368,23 @@ pub enum FilesError {
         /// The limit in bytes
         limit: u64,
     },
-    /// More than [`MAX_ENTRIES`] files
-    #[error("chart directory {dir:?} has more than {limit} files")]
-    TooManyFiles {
+    /// More than [`MAX_ENTRIES`] entries
+    #[error(
+        "chart directory \"{}\" has more than {limit} entries (files and the directories holding them, as its package would)",
+        escape_path(dir)
+    )]
+    TooManyEntries {
         /// The chart directory
         dir: PathBuf,
         /// The limit
         limit: usize,
     },
     /// Files adding up to more than [`MAX_CHART_SIZE`]
-    #[error("files in chart directory {dir:?} add up to more than {}", format_size(*limit))]
+    #[error(
+        "files in chart directory \"{}\" add up to more than {}",
+        escape_path(dir),
+        format_size(*limit)
+    )]
     TooLarge {
         /// The chart directory
         dir: PathBuf,
@@ -488,8 +532,8 @@ impl<'a> DirLoader<'a> {
     }
 
     fn load_file(&mut self, rel_path: String, disk_path: &Path) -> Result<(), FilesError> {
-        if self.files.len() >= MAX_ENTRIES {
-            return Err(FilesError::TooManyFiles {
+        if self.files.entry_count() + self.files.entries_added_by(&rel_path) > MAX_ENTRIES {
+            return Err(FilesError::TooManyEntries {
                 dir: self.root.into(),
                 limit: MAX_ENTRIES,
             });
@@ -522,15 +566,23 @@ fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, FilesError> {
     if size > limit {
         return Err(too_large(size));
     }
-    let mut contents = Vec::with_capacity(size as usize);
-    // `take` guards against a file that grows between the size check and the read
-    file.take(limit + 1)
-        .read_to_end(&mut contents)
-        .map_err(read_error)?;
+    // A file that grows between the size check and the read is still cut off
+    read_at_most(file, limit, size)
+        .map_err(read_error)?
+        .ok_or_else(|| too_large(limit + 1))
+}
+
+/// Reads `reader` to its end if it holds at most `limit` bytes; `Ok(None)` when it
+/// holds more. At most `limit + 1` bytes are read, so this bounds any source: a pipe,
+/// stdin or `/dev/zero` as well as a file. `expected` sizes the buffer up front (a
+/// file's length, or 0 when unknown) and is itself capped at `limit`.
+pub fn read_at_most(reader: impl Read, limit: u64, expected: u64) -> io::Result<Option<Vec<u8>>> {
+    let mut contents = Vec::with_capacity(expected.min(limit) as usize);
+    reader.take(limit + 1).read_to_end(&mut contents)?;
     if contents.len() as u64 > limit {
-        return Err(too_large(contents.len() as u64));
+        return Ok(None);
     }
-    Ok(contents)
+    Ok(Some(contents))
 }
 
 /// Names a file type that is neither a regular file, a directory nor a symlink
@@ -618,6 +670,22 @@ mod tests {
             .map(|(path, _)| path)
             .collect();
         assert_eq!(under, ["templates/a.yaml", "templates/sub/b.yaml"]);
+    }
+
+    #[test]
+    fn entry_count_counts_the_top_directory_each_directory_holding_a_file_and_each_file() {
+        let files = files(&[
+            ("Chart.yaml", ""),
+            ("templates/a.yaml", ""),
+            ("templates/sub/b.yaml", ""),
+            ("templates/c.yaml", ""),
+        ]);
+        // The top directory, templates/ and templates/sub/, and four files
+        assert_eq!(files.entry_count(), 1 + 2 + 4);
+        assert_eq!(files.entries_added_by("templates/d.yaml"), 1);
+        assert_eq!(files.entries_added_by("files/x/y.txt"), 3);
+        assert_eq!(files.entries_added_by("Chart.yaml"), 0);
+        assert_eq!(ChartFiles::new().entry_count(), 1);
     }
 
     #[test]
@@ -796,6 +864,34 @@ mod tests {
         assert_eq!(
             err.to_string(),
             format!("file {big:?} is 5242881 bytes; a chart file may be at most 5 MiB")
+        );
+    }
+
+    #[test]
+    fn from_dir_counts_entries_as_the_package_holds_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, ".rchartignore", "ignored/\n");
+        write(root, "Chart.yaml", "");
+        // With the top directory, files/, .rchartignore and Chart.yaml: exactly the limit
+        for i in 0..MAX_ENTRIES - 4 {
+            write(root, &format!("files/f{i:05}"), "");
+        }
+        // Ignored files count for nothing
+        write(root, "ignored/x/y.txt", "");
+        let files = ChartFiles::from_dir(root).unwrap();
+        assert_eq!(files.entry_count(), MAX_ENTRIES);
+
+        // One more file in a new directory adds two entries
+        write(root, "more/z.txt", "");
+        let err = ChartFiles::from_dir(root).unwrap_err();
+        assert!(matches!(err, FilesError::TooManyEntries { .. }), "{err}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "chart directory \"{}\" has more than 10000 entries (files and the directories holding them, as its package would)",
+                root.display()
+            )
         );
     }
 

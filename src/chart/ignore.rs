@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
+use super::escape::{escape_name, escape_path};
+
 /// Name of the ignore file at the chart root
 pub const IGNORE_FILE: &str = ".rchartignore";
 
@@ -84,7 +86,7 @@ impl IgnoreRules {
 #[derive(Debug, thiserror::Error)]
 pub enum IgnoreError {
     /// The file exists but could not be read
-    #[error("cannot read {path:?}")]
+    #[error("cannot read \"{}\"", escape_path(path))]
     Read {
         /// The ignore file
         path: PathBuf,
@@ -93,7 +95,11 @@ pub enum IgnoreError {
         source: io::Error,
     },
     /// A line is not a valid pattern
-    #[error("{path:?} line {line}: invalid pattern {pattern:?}")]
+    #[error(
+        "\"{}\" line {line}: invalid pattern \"{}\"",
+        escape_path(path),
+        escape_name(pattern)
+    )]
     Pattern {
         /// The ignore file
         path: PathBuf,
@@ -106,7 +112,7 @@ pub enum IgnoreError {
         source: ignore::Error,
     },
     /// The patterns could not be compiled together
-    #[error("{path:?}: cannot compile the ignore patterns")]
+    #[error("\"{}\": cannot compile the ignore patterns", escape_path(path))]
     Build {
         /// The ignore file
         path: PathBuf,

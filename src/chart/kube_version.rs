@@ -1,6 +1,8 @@
 //! `kubeVersion` ranges, written as Helm users write them: `>=1.28.0-0`, `>=1.26 <1.31`,
 //! `^1.30`, and alternatives joined by `||`.
 
+use super::escape::escape_name;
+
 /// A parsed `kubeVersion` constraint: any one of the alternatives must match.
 #[derive(Debug, Clone)]
 pub struct KubeVersionRange {
@@ -20,7 +22,7 @@ impl KubeVersionRange {
                     .collect();
                 let joined = join_operators(&comparators).join(", ");
                 semver::VersionReq::parse(&joined)
-                    .map_err(|e| format!("\"{text}\" is not a version range ({e})"))
+                    .map_err(|e| format!("\"{}\" is not a version range ({e})", escape_name(text)))
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self { alternatives })
@@ -64,14 +66,16 @@ pub fn parse_kube_version(text: &str) -> Result<semver::Version, String> {
     let trimmed = text.trim().trim_start_matches('v');
     let release = trimmed.split(['-', '+']).next().unwrap_or(trimmed);
     let mut parts = release.split('.');
+    let not_a_version = || {
+        format!(
+            "\"{}\" is not a Kubernetes version (expected e.g. 1.34.0)",
+            escape_name(text)
+        )
+    };
     let number = |part: Option<&str>, required: bool| -> Result<u64, String> {
         match part {
-            Some(p) => p.parse().map_err(|_| {
-                format!("\"{text}\" is not a Kubernetes version (expected e.g. 1.34.0)")
-            }),
-            None if required => Err(format!(
-                "\"{text}\" is not a Kubernetes version (expected e.g. 1.34.0)"
-            )),
+            Some(p) => p.parse().map_err(|_| not_a_version()),
+            None if required => Err(not_a_version()),
             None => Ok(0),
         }
     };
@@ -79,9 +83,7 @@ pub fn parse_kube_version(text: &str) -> Result<semver::Version, String> {
     let minor = number(parts.next(), true)?;
     let patch = number(parts.next(), false)?;
     if parts.next().is_some() {
-        return Err(format!(
-            "\"{text}\" is not a Kubernetes version (expected e.g. 1.34.0)"
-        ));
+        return Err(not_a_version());
     }
     Ok(semver::Version::new(major, minor, patch))
 }

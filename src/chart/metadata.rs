@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::escape::escape_name;
 use super::kube_version::KubeVersionRange;
+use crate::values::plain_yaml_message;
 use crate::yaml;
 
 /// The only chart API version rchart reads. It is Helm's current one, so the file layout
@@ -96,13 +98,10 @@ impl Metadata {
     /// Parses and validates `Chart.yaml`.
     pub fn parse(text: &str) -> Result<ParsedMetadata, MetadataError> {
         let document: Value = yaml::from_str(text).map_err(|e| {
-            let problem = yaml::describe(&e);
-            match problem.position {
-                Some((line, _)) => MetadataError::Syntax {
-                    line,
-                    message: problem.message,
-                },
-                None => MetadataError::Syntax0(problem.message),
+            let message = plain_yaml_message(&e);
+            match yaml::describe(&e).position {
+                Some((line, _)) => MetadataError::Syntax { line, message },
+                None => MetadataError::Syntax0(message),
             }
         })?;
         let fields = match document {
@@ -113,7 +112,12 @@ impl Metadata {
         let warnings = fields
             .keys()
             .filter(|k| !KNOWN_FIELDS.contains(&k.as_str()))
-            .map(|k| format!("Chart.yaml: unknown field \"{k}\" is ignored"))
+            .map(|k| {
+                format!(
+                    "Chart.yaml: unknown field \"{}\" is ignored",
+                    escape_name(k)
+                )
+            })
             .collect();
         let metadata = Self::from_fields(&fields)?;
         Ok(ParsedMetadata { metadata, warnings })
@@ -124,7 +128,10 @@ impl Metadata {
         if api_version != CHART_API_VERSION {
             return Err(invalid(
                 "apiVersion",
-                format!("\"{api_version}\" is not supported (expected \"{CHART_API_VERSION}\")"),
+                format!(
+                    "\"{}\" is not supported (expected \"{CHART_API_VERSION}\")",
+                    escape_name(&api_version)
+                ),
             ));
         }
         let name = required_string(fields, "name")?;
@@ -141,7 +148,10 @@ impl Metadata {
         let version = semver::Version::parse(&version_text).map_err(|e| {
             invalid(
                 "version",
-                format!("\"{version_text}\" is not a semantic version ({e}; expected MAJOR.MINOR.PATCH, e.g. 1.0.0)"),
+                format!(
+                    "\"{}\" is not a semantic version ({e}; expected MAJOR.MINOR.PATCH, e.g. 1.0.0)",
+                    escape_name(&version_text)
+                ),
             )
         })?;
         let chart_type = match optional_string(fields, "type")?.as_deref() {
@@ -151,7 +161,8 @@ impl Metadata {
                 return Err(invalid(
                     "type",
                     format!(
-                        "\"{other}\" is not a chart type (expected \"application\" or \"library\")"
+                        "\"{}\" is not a chart type (expected \"application\" or \"library\")",
+                        escape_name(other)
                     ),
                 ));
             }
@@ -302,7 +313,8 @@ pub fn check_name(name: &str) -> Result<(), String> {
         && name.ends_with(|c: char| c.is_ascii_alphanumeric());
     if !valid_chars || !valid_ends {
         return Err(format!(
-            "\"{name}\" must be lowercase letters, digits and '-', starting and ending with a letter or digit"
+            "\"{}\" must be lowercase letters, digits and '-', starting and ending with a letter or digit",
+            escape_name(name)
         ));
     }
     if name.len() > MAX_NAME_LEN {

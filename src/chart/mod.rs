@@ -2,6 +2,7 @@
 //! `values.schema.json`, and Tera templates under `templates/`.
 
 pub mod archive;
+pub mod escape;
 pub mod files;
 pub mod ignore;
 pub mod kube_version;
@@ -11,6 +12,8 @@ pub mod package;
 use std::path::Path;
 
 use crate::values::{Values, ValuesSchema, parse_values};
+
+use escape::escape_name;
 
 pub use files::ChartFiles;
 pub use metadata::{ChartType, Metadata};
@@ -58,22 +61,29 @@ impl Template {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChartError {
-    #[error("chart \"{0}\" not found")]
+    #[error("chart \"{}\" not found", escape_name(.0))]
     NotFound(String),
     #[error(transparent)]
     Files(#[from] files::FilesError),
     #[error(transparent)]
     Archive(#[from] archive::ArchiveError),
-    #[error("chart {chart}: no Chart.yaml (is this a chart directory?)")]
+    #[error(
+        "chart {}: no Chart.yaml (is this a chart directory?)",
+        escape_name(chart)
+    )]
     NoChartFile { chart: String },
-    #[error("chart {chart}: {problem}")]
+    #[error("chart {}: {problem}", escape_name(chart))]
     Metadata {
         chart: String,
         problem: metadata::MetadataError,
     },
-    #[error("chart {chart}: {file} is not UTF-8 text")]
+    #[error(
+        "chart {}: {} is not UTF-8 text",
+        escape_name(chart),
+        escape_name(file)
+    )]
     NotText { chart: String, file: String },
-    #[error("chart {chart}: {problem}")]
+    #[error("chart {}: {problem}", escape_name(chart))]
     Values {
         chart: String,
         problem: crate::values::ValuesError,

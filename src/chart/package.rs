@@ -24,6 +24,7 @@ use flate2::{Compression, GzBuilder};
 use sha2::{Digest, Sha256};
 use tar::{EntryType, Header};
 
+use super::escape::{escape_name, escape_path};
 use super::files::{
     ChartFiles, MAX_CHART_SIZE, MAX_ENTRIES, MAX_FILE_SIZE, check_path, format_size,
 };
@@ -93,7 +94,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 pub enum PackageError {
     /// The top directory is not a single path component
     #[error(
-        "invalid top directory {name:?} for a chart package; expected one path component such as the chart name"
+        "invalid top directory \"{}\" for a chart package; expected one path component such as the chart name",
+        escape_name(name)
     )]
     InvalidTopDir {
         /// The name given
@@ -103,7 +105,11 @@ pub enum PackageError {
     #[error("chart has no files to package")]
     Empty,
     /// A file over [`MAX_FILE_SIZE`]
-    #[error("file {path:?} is {size} bytes; a chart file may be at most {}", format_size(*limit))]
+    #[error(
+        "file \"{}\" is {size} bytes; a chart file may be at most {}",
+        escape_name(path),
+        format_size(*limit)
+    )]
     FileTooLarge {
         /// The chart path
         path: String,
@@ -129,7 +135,7 @@ pub enum PackageError {
         limit: u64,
     },
     /// The tar writer refused an entry
-    #[error("cannot add {entry:?} to the chart package")]
+    #[error("cannot add \"{}\" to the chart package", escape_name(entry))]
     Entry {
         /// The entry name
         entry: String,
@@ -141,7 +147,7 @@ pub enum PackageError {
     #[error("cannot compress the chart package")]
     Compress(#[source] io::Error),
     /// Writing the package file failed; nothing was left at the path
-    #[error("cannot write chart package {path:?}")]
+    #[error("cannot write chart package \"{}\"", escape_path(path))]
     Write {
         /// The package path
         path: PathBuf,
@@ -171,6 +177,12 @@ fn tar_bytes(files: &ChartFiles, top_dir: &str, mtime: u64) -> Result<Vec<u8>, P
             limit: MAX_FILE_SIZE,
         });
     }
+    if files.entry_count() > MAX_ENTRIES {
+        return Err(PackageError::TooManyEntries {
+            count: files.entry_count(),
+            limit: MAX_ENTRIES,
+        });
+    }
 
     // Each entry takes a 512-byte header plus its data padded to 512 bytes
     let estimate = files.total_size() as usize + files.len() * 1024 + 64 * 1024;
@@ -193,12 +205,11 @@ fn tar_bytes(files: &ChartFiles, top_dir: &str, mtime: u64) -> Result<Vec<u8>, P
         tar.append_file(&format!("{top_dir}/{path}"), contents)?;
     }
 
-    if tar.entry_count > MAX_ENTRIES {
-        return Err(PackageError::TooManyEntries {
-            count: tar.entry_count,
-            limit: MAX_ENTRIES,
-        });
-    }
+    debug_assert_eq!(
+        tar.entry_count,
+        files.entry_count(),
+        "the package holds the entries ChartFiles counts"
+    );
     let bytes = tar
         .builder
         .into_inner()
@@ -592,6 +603,36 @@ mod tests {
         let err = package_bytes(&files, "demo", 0).unwrap_err();
         assert!(
             matches!(err, PackageError::TooManyEntries { count, .. } if count == MAX_ENTRIES + 1)
+        );
+    }
+
+    #[test]
+    fn a_chart_at_the_entry_limit_packages_and_reads_back() {
+        let mut files = ChartFiles::new();
+        // The top directory, 99 directories and their files: exactly the limit
+        let per_dir = (MAX_ENTRIES - 1) / 100 - 1;
+        for d in 0..99 {
+            for f in 0..per_dir {
+                files.insert(format!("d{d:02}/f{f:03}"), "").unwrap();
+            }
+        }
+        let filler = MAX_ENTRIES - files.entry_count();
+        for f in 0..filler {
+            files.insert(format!("f{f:03}"), "").unwrap();
+        }
+        assert_eq!(files.entry_count(), MAX_ENTRIES);
+        let bytes = package_bytes(&files, "demo", 0).unwrap();
+        let read_back = archive::read_archive("demo.tgz", &bytes[..]).unwrap();
+        assert_eq!(read_back.files.entry_count(), MAX_ENTRIES);
+
+        files.insert("one/more", "").unwrap();
+        let err = package_bytes(&files, "demo", 0).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "chart package would have {} entries; the limit is 10000",
+                MAX_ENTRIES + 2
+            )
         );
     }
 }

@@ -1,19 +1,37 @@
 //! The Tera engine for one chart: its templates, our functions, and the two functions
 //! that need the finished engine itself (`include` and `tpl`).
+//!
+//! Templates are registered under their names escaped for messages
+//! ([`escape_name`]), so a chart-supplied name never reaches a code frame raw.
+//!
+//! An error inside an `include` or `tpl` is reported once: its message, then the code
+//! frame where it happened, then the frame of each call on the way out, innermost
+//! first. (Left to Tera, each level would repeat the whole report under its own
+//! `error:`.) A cycle is reported as the cycle (`a.tpl → b.tpl → a.tpl`), one lap of
+//! frames, and the frames that lead into it.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::sync::{Arc, OnceLock, Weak};
 
-use tera::{Context, Error, Kwargs, State, Tera, TeraResult, Value};
+use tera::{Context, Error, ErrorKind, Kwargs, State, Tera, TeraResult, Value};
 
 use super::functions;
+use crate::chart::escape::escape_name;
 
 /// The names a template can read, besides its own `{% set %}` variables. `include` and
 /// `tpl` hand the same names on to what they render.
 pub const CONTEXT_NAMES: &[&str] = &["values", "release", "chart", "capabilities", "template"];
 
-/// Deep enough for real charts, shallow enough to stop `include` cycles quickly.
+/// Deep enough for real charts, and for a partial that includes itself a bounded number
+/// of times; shallow enough to stop `include` cycles quickly.
 const MAX_INCLUDE_DEPTH: usize = 20;
+
+/// The name Tera gives the text `tpl` renders; frames show [`TPL_FRAME_NAME`] instead.
+const TERA_ONE_OFF_NAME: &str = "__tera_one_off";
+const TPL_FRAME_NAME: &str = "<tpl value>";
+
+/// How much of a `tpl` text names it in a cycle.
+const TPL_LABEL_CHARS: usize = 40;
 
 /// A chart's templates compiled with rchart's functions.
 pub struct Engine {
@@ -30,15 +48,24 @@ impl Engine {
         functions::register(&mut tera);
         register_include(&mut tera, Arc::clone(&slot));
         register_tpl(&mut tera, Arc::clone(&slot));
-        tera.add_raw_templates(templates)?;
+        tera.add_raw_templates(
+            templates
+                .into_iter()
+                .map(|(name, source)| (escape_name(name), source)),
+        )?;
         let tera = Arc::new(tera);
         // A weak reference: the engine owns the functions, not the other way round.
         let _ = slot.set(Arc::downgrade(&tera));
         Ok(Self { tera })
     }
 
+    /// Renders the template at chart path `name`.
     pub fn render(&self, name: &str, context: &Context) -> TeraResult<String> {
-        self.tera.render(name, context)
+        let name = escape_name(name);
+        CALLS.with_borrow_mut(|calls| calls.start(&name));
+        let result = self.tera.render(&name, context);
+        let failure = CALLS.with_borrow_mut(Calls::finish);
+        result.map_err(|error| report(error, failure))
     }
 }
 
@@ -50,8 +77,8 @@ fn register_include(tera: &mut Tera, slot: Arc<OnceLock<Weak<Tera>>>) {
         "include",
         move |kwargs: Kwargs, state: &State<'_>| -> TeraResult<String> {
             let tera = engine_from(&slot)?;
-            let name = kwargs.must_get::<&str>("name")?;
-            if !tera.contains_template(name) {
+            let name = escape_name(kwargs.must_get::<&str>("name")?).into_owned();
+            if !tera.contains_template(&name) {
                 return Err(Error::message(format!(
                     "include: no template named \"{name}\""
                 )));
@@ -62,7 +89,7 @@ fn register_include(tera: &mut Tera, slot: Arc<OnceLock<Weak<Tera>>>) {
                     context.insert_value(key.to_string(), value.clone());
                 }
             }
-            with_depth_guard(name, || tera.render(name, &context))
+            nested(name.clone(), || tera.render(&name, &context))
                 .map(|text| text.trim_end_matches('\n').to_string())
         },
     );
@@ -76,7 +103,7 @@ fn register_tpl(tera: &mut Tera, slot: Arc<OnceLock<Weak<Tera>>>) {
         move |text: String, _: Kwargs, state: &State<'_>| -> TeraResult<String> {
             let tera = engine_from(&slot)?;
             let context = context_from(state);
-            with_depth_guard("tpl", || tera.render_str(&text, &context, false))
+            nested(tpl_label(&text), || tera.render_str(&text, &context, false))
         },
     );
 }
@@ -98,21 +125,179 @@ fn context_from(state: &State<'_>) -> Context {
     context
 }
 
-thread_local! {
-    static INCLUDE_DEPTH: Cell<usize> = const { Cell::new(0) };
+/// How a `tpl` call is named in a cycle: `tpl "{{ values.a | tpl }}"`.
+fn tpl_label(text: &str) -> String {
+    let mut shown: String = text.chars().take(TPL_LABEL_CHARS).collect();
+    if shown.len() < text.len() {
+        shown.push('…');
+    }
+    format!("tpl \"{}\"", escape_name(&shown))
 }
 
-fn with_depth_guard(name: &str, render: impl FnOnce() -> TeraResult<String>) -> TeraResult<String> {
-    let depth = INCLUDE_DEPTH.with(Cell::get);
-    if depth >= MAX_INCLUDE_DEPTH {
-        return Err(Error::message(format!(
-            "include: nested more than {MAX_INCLUDE_DEPTH} levels deep at \"{name}\" (does it include itself?)"
-        )));
+thread_local! {
+    /// The renders under way on this thread. A template renders on one thread, and
+    /// `include` and `tpl` run on the thread of the template that calls them.
+    static CALLS: RefCell<Calls> = RefCell::default();
+}
+
+/// The renders under way (the template, then each `include` and `tpl` inside it) and
+/// the error on its way out of them, if any.
+#[derive(Default)]
+struct Calls {
+    /// What each render is: a template name or a [`tpl_label`].
+    stack: Vec<String>,
+    failure: Option<Failure>,
+}
+
+/// An error passing out through nested renders.
+struct Failure {
+    /// The message, without Tera's `error:` and frame.
+    message: String,
+    /// Code frames, innermost first: where the error happened, then each call site.
+    frames: Vec<String>,
+    /// For a cycle: frames per lap, and how many renders led into the cycle.
+    cycle: Option<(usize, usize)>,
+}
+
+impl Calls {
+    fn start(&mut self, template: &str) {
+        self.stack.clear();
+        self.stack.push(template.to_owned());
+        self.failure = None;
     }
-    INCLUDE_DEPTH.with(|d| d.set(depth + 1));
+
+    fn finish(&mut self) -> Option<Failure> {
+        self.stack.clear();
+        self.failure.take()
+    }
+
+    /// Records an error leaving the render of the top of the stack, keeping its frame
+    /// and dropping Tera's copy of the message; returns the message alone.
+    fn pass_up(&mut self, error: &Error) -> String {
+        let (message, frame) = split_report(error);
+        let continues = self
+            .failure
+            .as_ref()
+            .is_some_and(|failure| failure.message == message);
+        if !continues {
+            self.failure = Some(Failure {
+                message: message.clone(),
+                frames: Vec::new(),
+                cycle: None,
+            });
+        }
+        if let (Some(failure), Some(frame)) = (&mut self.failure, frame) {
+            failure.frames.push(frame);
+        }
+        message
+    }
+
+    /// The error for one `include` or `tpl` too many: the cycle when the stack holds
+    /// one, else the depth.
+    fn too_deep(&mut self, label: &str) -> String {
+        let depth = self.stack.len();
+        let Some(start) = self.stack.iter().rposition(|entry| entry == label) else {
+            let message = format!(
+                "include and tpl nested more than {MAX_INCLUDE_DEPTH} levels deep at {label}"
+            );
+            self.failure = Some(Failure {
+                message: message.clone(),
+                frames: Vec::new(),
+                cycle: None,
+            });
+            return message;
+        };
+        let lap = depth - start;
+        let mut path = self.stack[start..].to_vec();
+        path.push(label.to_owned());
+        // The renders before the first one that repeats with the cycle's period
+        let mut entry = start;
+        while entry > 0 && self.stack[entry - 1] == self.stack[entry - 1 + lap] {
+            entry -= 1;
+        }
+        let kind = if path.iter().any(|entry| entry.starts_with("tpl \"")) {
+            "tpl"
+        } else {
+            "include"
+        };
+        let message = format!(
+            "{kind} cycle: {} (stopped after {MAX_INCLUDE_DEPTH} nested calls)",
+            path.join(" → ")
+        );
+        self.failure = Some(Failure {
+            message: message.clone(),
+            frames: Vec::new(),
+            cycle: Some((lap, entry)),
+        });
+        message
+    }
+}
+
+/// Runs one `include` or `tpl` render named `label`, within the depth bound.
+fn nested(label: String, render: impl FnOnce() -> TeraResult<String>) -> TeraResult<String> {
+    let refused = CALLS.with_borrow_mut(|calls| {
+        if calls.stack.len() > MAX_INCLUDE_DEPTH {
+            return Some(calls.too_deep(&label));
+        }
+        calls.stack.push(label);
+        None
+    });
+    if let Some(message) = refused {
+        return Err(Error::message(message));
+    }
     let result = render();
-    INCLUDE_DEPTH.with(|d| d.set(depth));
-    result
+    CALLS.with_borrow_mut(|calls| {
+        calls.stack.pop();
+        result.map_err(|error| Error::message(calls.pass_up(&error)))
+    })
+}
+
+/// Tera's report split into its message and its code frame (with any notes).
+fn split_report(error: &Error) -> (String, Option<String>) {
+    match error.kind() {
+        ErrorKind::RenderingError(report) | ErrorKind::SyntaxError(report) => {
+            let message = report.message().to_owned();
+            let full = error.to_string();
+            let frame = full
+                .strip_prefix(&format!("error: {message}\n"))
+                .map(|frame| frame.replace(TERA_ONE_OFF_NAME, TPL_FRAME_NAME));
+            (message, frame)
+        }
+        _ => (error.to_string(), None),
+    }
+}
+
+/// The error of a whole render: Tera's own when nothing nested failed, else the message
+/// once and every frame, innermost first, with the repeated laps of a cycle left out.
+fn report(error: Error, failure: Option<Failure>) -> Error {
+    let Some(failure) = failure else {
+        return error;
+    };
+    let (message, frame) = split_report(&error);
+    if message != failure.message {
+        return error;
+    }
+    let mut frames = failure.frames;
+    frames.extend(frame);
+    let mut text = format!("error: {message}");
+    let total = frames.len();
+    for (index, frame) in frames.iter().enumerate() {
+        if let Some((lap, entry)) = failure.cycle {
+            let repeats = index >= lap && index < total.saturating_sub(entry);
+            if repeats {
+                if index == lap {
+                    let skipped = total - entry - lap;
+                    text.push_str(&format!(
+                        "\n   ... {skipped} more frames around the same cycle"
+                    ));
+                }
+                continue;
+            }
+        }
+        text.push('\n');
+        text.push_str(frame);
+    }
+    Error::message(text)
 }
 
 #[cfg(test)]
@@ -124,7 +309,11 @@ mod tests {
         let mut context = Context::new();
         context.insert(
             "values",
-            &serde_json::json!({"app": "web", "note": "for {{ release.name }}"}),
+            &serde_json::json!({
+                "app": "web",
+                "note": "for {{ release.name }}",
+                "loop": "{{ values.loop | tpl }}"
+            }),
         );
         context.insert("release", &serde_json::json!({"name": "demo"}));
         engine.render(name, &context).map_err(|e| e.to_string())
@@ -166,22 +355,133 @@ mod tests {
     }
 
     #[test]
-    fn include_of_a_missing_template_or_a_cycle_is_an_error() {
+    fn include_of_a_missing_template_is_an_error() {
         let missing = render(
             &[("templates/x.yaml", "{{ include(name=\"nope\") }}")],
             "templates/x.yaml",
         )
         .unwrap_err();
         assert!(missing.contains("no template named \"nope\""), "{missing}");
+    }
+
+    #[test]
+    fn an_include_cycle_is_reported_once_with_one_lap_of_frames() {
         let cycle = render(
-            &[(
-                "templates/_a.tpl",
-                "{{ include(name=\"templates/_a.tpl\") }}",
-            )],
-            "templates/_a.tpl",
+            &[
+                (
+                    "templates/_a.tpl",
+                    "a {{ include(name=\"templates/_b.tpl\") }}",
+                ),
+                (
+                    "templates/_b.tpl",
+                    "b {{ include(name=\"templates/_a.tpl\") }}",
+                ),
+                (
+                    "templates/x.yaml",
+                    "x {{ include(name=\"templates/_a.tpl\") }}",
+                ),
+            ],
+            "templates/x.yaml",
         )
         .unwrap_err();
-        assert!(cycle.contains("does it include itself?"), "{cycle}");
+        let frames: Vec<&str> = cycle.lines().filter(|l| l.starts_with(" --> ")).collect();
+        assert_eq!(
+            cycle.lines().next(),
+            Some(
+                "error: include cycle: templates/_a.tpl → templates/_b.tpl → templates/_a.tpl \
+                 (stopped after 20 nested calls)"
+            ),
+            "{cycle}"
+        );
+        assert_eq!(cycle.matches("error").count(), 1, "{cycle}");
+        assert_eq!(
+            frames,
+            [
+                " --> templates/_b.tpl:1:6",
+                " --> templates/_a.tpl:1:6",
+                " --> templates/x.yaml:1:6"
+            ],
+            "{cycle}"
+        );
+        assert!(
+            cycle.contains("   ... 18 more frames around the same cycle"),
+            "{cycle}"
+        );
+    }
+
+    #[test]
+    fn bounded_recursion_through_include_with_still_renders() {
+        let out = render(
+            &[
+                (
+                    "templates/_count.tpl",
+                    "{{ n }}{% if n > 0 %} {{ include(name=\"templates/_count.tpl\", with={\"n\": n - 1}) }}{% endif %}",
+                ),
+                (
+                    "templates/x.yaml",
+                    "{{ include(name=\"templates/_count.tpl\", with={\"n\": 5}) }}",
+                ),
+            ],
+            "templates/x.yaml",
+        );
+        assert_eq!(out.as_deref(), Ok("5 4 3 2 1 0"));
+    }
+
+    #[test]
+    fn an_error_in_a_partial_names_it_then_the_include() {
+        let error = render(
+            &[
+                ("templates/_l.tpl", "x: {{ values.nope }}"),
+                (
+                    "templates/x.yaml",
+                    "{{ include(name=\"templates/_l.tpl\") }}",
+                ),
+            ],
+            "templates/x.yaml",
+        )
+        .unwrap_err();
+        assert!(
+            error.starts_with("error: Field `nope` is not defined."),
+            "{error}"
+        );
+        assert_eq!(error.matches("error").count(), 1, "{error}");
+        let frames: Vec<&str> = error.lines().filter(|l| l.starts_with(" --> ")).collect();
+        assert_eq!(
+            frames,
+            [" --> templates/_l.tpl:1:14", " --> templates/x.yaml:1:4"],
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_tpl_cycle_names_the_text_not_teras_internal_name() {
+        let error = render(
+            &[("templates/x.yaml", "{{ values.loop | tpl }}")],
+            "templates/x.yaml",
+        )
+        .unwrap_err();
+        assert!(
+            error.starts_with(
+                "error: tpl cycle: tpl \"{{ values.loop | tpl }}\" → tpl \"{{ values.loop | tpl }}\""
+            ),
+            "{error}"
+        );
+        assert!(error.contains(" --> <tpl value>:1:"), "{error}");
+        assert!(!error.contains("__tera"), "{error}");
+    }
+
+    #[test]
+    fn template_names_are_escaped_in_code_frames() {
+        let error = render(
+            &[("templates/a\u{1b}[2Jb.yaml", "{{ values.nope }}")],
+            "templates/a\u{1b}[2Jb.yaml",
+        )
+        .unwrap_err();
+        assert!(
+            error.contains(" --> templates/a\\u{1b}[2Jb.yaml:1:11"),
+            "{error}"
+        );
+        assert!(!error.contains('\u{1b}'), "{error}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use tera::{Error, Kwargs, State, Tera, TeraResult, Value};
 
+use crate::chart::escape::escape_name;
 use crate::yaml;
 
 /// Number of hex characters `content_hash` keeps by default; the same length kustomize
@@ -108,8 +109,38 @@ fn b64enc(text: Cow<'_, str>, _: Kwargs, _: &State<'_>) -> String {
 fn b64dec(text: Cow<'_, str>, _: Kwargs, _: &State<'_>) -> TeraResult<String> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(text.trim().as_bytes())
-        .map_err(|e| Error::message(format!("b64dec: not valid base64: {e}")))?;
+        .map_err(|e| Error::message(format!("b64dec: not valid base64: {}", base64_problem(&e))))?;
     String::from_utf8(bytes).map_err(|_| Error::message("b64dec: the decoded bytes are not UTF-8"))
+}
+
+/// What is wrong with base64 text, in words rather than the decoder's byte values.
+fn base64_problem(error: &base64::DecodeError) -> String {
+    use base64::DecodeError;
+    let shown = |byte: u8| escape_name(&char::from(byte).to_string()).into_owned();
+    match *error {
+        DecodeError::InvalidByte(offset, b'=') => {
+            format!(
+                "\"=\" at character {} is padding before the end",
+                offset + 1
+            )
+        }
+        DecodeError::InvalidByte(offset, byte) => format!(
+            "\"{}\" at character {} is not a base64 character",
+            shown(byte),
+            offset + 1
+        ),
+        DecodeError::InvalidLength(_) => {
+            "the text stops in the middle of a group of four characters".to_owned()
+        }
+        DecodeError::InvalidLastSymbol(offset, byte) => format!(
+            "\"{}\" at character {} cannot end base64 text (is it cut short?)",
+            shown(byte),
+            offset + 1
+        ),
+        DecodeError::InvalidPadding => {
+            "the \"=\" padding at the end is missing or wrong".to_owned()
+        }
+    }
 }
 
 /// Hex sha256 of the text.
@@ -315,8 +346,24 @@ mod tests {
             ok("{{ values.p | b64enc | b64dec }}", values.clone()),
             "s3cret"
         );
-        let err = render("{{ values.p | b64dec }}", serde_json::json!({"p": "%%%"})).unwrap_err();
-        assert!(err.contains("not valid base64"), "{err}");
+        let err = render("{{ values.p | b64dec }}", serde_json::json!({"p": "ab%d"})).unwrap_err();
+        assert!(
+            err.contains(
+                "b64dec: not valid base64: \"%\" at character 3 is not a base64 character"
+            ),
+            "{err}"
+        );
+        let err = render(
+            "{{ values.p | b64dec }}",
+            serde_json::json!({"p": "czNjcmV"}),
+        )
+        .unwrap_err();
+        assert!(
+            err.contains(
+                "b64dec: not valid base64: the \"=\" padding at the end is missing or wrong"
+            ),
+            "{err}"
+        );
     }
 
     #[test]

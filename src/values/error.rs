@@ -1,9 +1,9 @@
 //! The error type of the values module.
 
 use std::fmt;
-use std::io;
 use std::path::PathBuf;
 
+use super::input::FileProblem;
 use super::schema::SchemaViolation;
 
 /// Everything that can go wrong while loading, merging or validating values.
@@ -12,14 +12,14 @@ use super::schema::SchemaViolation;
 /// command layer can print it as it is.
 #[derive(Debug, thiserror::Error)]
 pub enum ValuesError {
-    /// A values file could not be read.
+    /// A values file could not be read, was too large or was not text.
     #[error("cannot read values file {}", path.display())]
     ReadFile {
-        /// The file that could not be read.
+        /// The file that could not be read, or `<stdin>`.
         path: PathBuf,
         /// Why it could not be read.
         #[source]
-        source: io::Error,
+        source: FileProblem,
     },
 
     /// A values file is not valid YAML. `details` is the parser's message with its
@@ -58,7 +58,8 @@ pub enum ValuesError {
         problem: String,
     },
 
-    /// The file named by `--set-file key=path` could not be read.
+    /// The file named by `--set-file key=path` could not be read, was too large or was
+    /// not text.
     #[error("--set-file \"{expression}\": cannot read file \"{}\" for key \"{key}\"", path.display())]
     SetFileRead {
         /// The expression as the user wrote it.
@@ -69,7 +70,7 @@ pub enum ValuesError {
         path: PathBuf,
         /// Why it could not be read.
         #[source]
-        source: io::Error,
+        source: FileProblem,
     },
 
     /// The value of a `--set-json` assignment is not valid JSON.
@@ -103,14 +104,14 @@ pub enum ValuesError {
         problem: String,
     },
 
-    /// A schema file could not be read.
+    /// A schema file could not be read, was too large or was not text.
     #[error("cannot read schema file {}", path.display())]
     ReadSchema {
         /// The file that could not be read.
         path: PathBuf,
         /// Why it could not be read.
         #[source]
-        source: io::Error,
+        source: FileProblem,
     },
 
     /// A schema file is not valid JSON.

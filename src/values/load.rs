@@ -1,21 +1,24 @@
 //! Reading values files (`values.yaml`, `-f FILE`).
 
-use std::fs;
 use std::path::Path;
 
 use serde_json::Value;
-use serde_saphyr::{DuplicateKeyPolicy, SnippetMode, UserMessageFormatter};
+use serde_saphyr::{DuplicateKeyPolicy, SnippetMode};
 
+use super::input;
 use super::merge::merge_values;
+use super::yaml_message::PlainYamlMessages;
 use super::{Values, ValuesError};
 
-/// Reads a values file from disk. See [`parse_values`] for the rules.
+/// Reads a values file, or standard input for `-`; see [`parse_values`] for the rules
+/// and [`super::input`] for the size limit.
 pub fn load_values_file(path: &Path) -> Result<Values, ValuesError> {
-    let text = fs::read_to_string(path).map_err(|source| ValuesError::ReadFile {
-        path: path.to_owned(),
+    let name = input::display_name(path);
+    let text = input::read_text(path, true).map_err(|source| ValuesError::ReadFile {
+        path: name.clone(),
         source,
     })?;
-    parse_values(&text, path)
+    parse_values(&text, &name)
 }
 
 /// Parses the text of a values file; `source` names the file in errors.
@@ -53,7 +56,7 @@ pub fn parse_values(text: &str, source: &Path) -> Result<Values, ValuesError> {
 /// Renders a parser error with user-facing wording and a code frame headed by `source`.
 fn yaml_error(error: &serde_saphyr::Error, source: &Path) -> ValuesError {
     let name = source.display().to_string();
-    let formatter = UserMessageFormatter;
+    let formatter = PlainYamlMessages;
     let rendered = error.render_with_options(serde_saphyr::render_options! {
         formatter: &formatter,
         snippets: SnippetMode::Auto,
@@ -86,6 +89,7 @@ fn describe_kind(value: &Value) -> &'static str {
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::fs;
 
     fn parse(text: &str) -> Result<Value, String> {
         parse_values(text, Path::new("conf/values.yaml"))

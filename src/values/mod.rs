@@ -14,19 +14,23 @@
 //! against `values.schema.json` is done on the merged values by [`ValuesSchema`].
 
 mod error;
+mod input;
 mod load;
 mod merge;
 mod path;
 mod schema;
 mod set;
+mod yaml_message;
 
 use std::path::PathBuf;
 
 pub use error::ValuesError;
+pub use input::{FileProblem, STDIN_ARG, STDIN_NAME};
 pub use load::{load_values_file, parse_values};
 pub use merge::{coalesce, merge_values};
 pub use path::{KeyPath, PathSegment, get_path};
 pub use schema::{SchemaViolation, ValuesSchema};
+pub use yaml_message::{PlainYamlMessages, plain_yaml_message};
 
 use set::{SetKind, apply_set};
 

@@ -10,6 +10,7 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use super::{Values, ValuesError};
+use crate::chart::escape::escape_name;
 
 /// Deepest key path accepted. Protects the recursive merge code from absurd nesting.
 pub(super) const MAX_PATH_DEPTH: usize = 64;
@@ -132,9 +133,12 @@ impl fmt::Display for KeyPath {
                     }
                     for c in key.chars() {
                         if c == '\\' || KEY_STOPS.contains(&c) {
-                            f.write_str("\\")?;
+                            write!(f, "\\{c}")?;
+                        } else {
+                            // Keys come from values files, charts' included: nothing
+                            // unprintable reaches a message raw
+                            f.write_str(&escape_name(c.encode_utf8(&mut [0; 4])))?;
                         }
-                        write!(f, "{c}")?;
                     }
                 }
                 PathSegment::Index(index) => write!(f, "[{index}]")?,
@@ -324,6 +328,15 @@ mod tests {
         let shown = path.to_string();
         assert_eq!(shown, r"annotations.example\.com/a\=b[2][0].x\\y");
         assert_eq!(KeyPath::parse(&shown).unwrap(), path);
+    }
+
+    #[test]
+    fn unprintable_characters_in_keys_are_shown_escaped() {
+        let path = KeyPath(vec![
+            PathSegment::Key("labels".into()),
+            PathSegment::Key("a\u{1b}[2J\u{202e}b".into()),
+        ]);
+        assert_eq!(path.to_string(), r"labels.a\u{1b}\[2J\u{202e}b");
     }
 
     #[test]

@@ -1,16 +1,17 @@
 //! Validation of merged values against a chart's `values.schema.json`.
 
 use std::fmt;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::paths::{Location, LocationSegment};
-use jsonschema::{ValidationError, Validator};
+use jsonschema::{ReferencingError, ValidationError, Validator};
 use serde_json::Value;
 
+use super::input;
 use super::path::{KeyPath, PathSegment};
 use super::{Values, ValuesError};
+use crate::chart::escape::escape_name;
 
 /// One way in which the values break the schema, such as
 /// `image.tag: expected string, got integer`.
@@ -52,7 +53,7 @@ impl fmt::Debug for ValuesSchema {
 impl ValuesSchema {
     /// Reads and compiles a schema file.
     pub fn load(path: &Path) -> Result<Self, ValuesError> {
-        let text = fs::read_to_string(path).map_err(|source| ValuesError::ReadSchema {
+        let text = input::read_text(path, false).map_err(|source| ValuesError::ReadSchema {
             path: path.to_owned(),
             source,
         })?;
@@ -72,7 +73,13 @@ impl ValuesSchema {
             }
         })?;
         let validator = jsonschema::validator_for(&schema).map_err(|error| {
-            let problem = match describe(&error, &schema).into_iter().next() {
+            let found = match error.kind() {
+                ValidationErrorKind::Referencing(reference) => {
+                    Some(reference_problem(reference, &schema))
+                }
+                _ => describe(&error, &schema).into_iter().next(),
+            };
+            let problem = match found {
                 Some(found) if !found.path.is_root() => found.to_string(),
                 Some(found) => found.message,
                 None => error.to_string(),
@@ -190,6 +197,109 @@ fn describe(error: &ValidationError<'_>, root: &Value) -> Vec<SchemaViolation> {
     vec![SchemaViolation { path, message }]
 }
 
+/// Says in plain words why a `$ref` or `$schema` cannot be followed, at the place in the
+/// schema that holds it, instead of the resolver's words (which speak of registries,
+/// resolvers and crate features).
+fn reference_problem(error: &ReferencingError, schema: &Value) -> SchemaViolation {
+    let mut found = reference_violation(error, schema);
+    if found.path.is_root() && found.message.starts_with("refers to") {
+        found.message = format!("a \"$ref\" {}", found.message);
+    }
+    found
+}
+
+fn reference_violation(error: &ReferencingError, schema: &Value) -> SchemaViolation {
+    let at_ref =
+        |matches: &dyn Fn(&str) -> bool| find_keyword(schema, "$ref", matches).unwrap_or_default();
+    match error {
+        ReferencingError::Unretrievable { uri, .. } => {
+            let path = at_ref(&|target| target == uri || uri.ends_with(target));
+            SchemaViolation {
+                path,
+                message: format!(
+                    "refers to \"{}\", another file or a URL, and rchart does not fetch schemas \
+                     (copy the definition into this file under \"$defs\" and refer to it as \"#/$defs/NAME\")",
+                    escape_name(uri)
+                ),
+            }
+        }
+        ReferencingError::PointerToNowhere { pointer }
+        | ReferencingError::InvalidPercentEncoding { pointer, .. }
+        | ReferencingError::InvalidArrayIndex { pointer, .. } => {
+            let path = at_ref(&|target| target.ends_with(pointer.as_str()));
+            let reason = if matches!(error, ReferencingError::PointerToNowhere { .. }) {
+                "does not exist in this schema"
+            } else {
+                "is not a valid JSON pointer"
+            };
+            SchemaViolation {
+                path,
+                message: format!("refers to \"#{}\", which {reason}", escape_name(pointer)),
+            }
+        }
+        ReferencingError::NoSuchAnchor { anchor } | ReferencingError::InvalidAnchor { anchor } => {
+            let path = at_ref(&|target| target.ends_with(&format!("#{anchor}")));
+            SchemaViolation {
+                path,
+                message: format!(
+                    "refers to \"#{}\", an anchor this schema does not define",
+                    escape_name(anchor)
+                ),
+            }
+        }
+        ReferencingError::UnknownSpecification { specification } => SchemaViolation {
+            path: find_keyword(schema, "$schema", &|_| true).unwrap_or_default(),
+            message: format!(
+                "\"{}\" is not a JSON Schema draft rchart knows \
+                 (drafts 4, 6, 7, 2019-09 and 2020-12 are)",
+                escape_name(specification)
+            ),
+        },
+        ReferencingError::CircularMetaschema { uri } => SchemaViolation {
+            path: find_keyword(schema, "$schema", &|_| true).unwrap_or_default(),
+            message: format!("the meta-schema \"{}\" refers to itself", escape_name(uri)),
+        },
+        ReferencingError::InvalidUri(_) => SchemaViolation {
+            path: KeyPath::default(),
+            message: "a \"$ref\" or \"$id\" is not a valid URI reference".to_owned(),
+        },
+    }
+}
+
+/// The place of the first `keyword` in `schema` (depth first) whose string value
+/// `matches`, with the keyword as its last step.
+fn find_keyword(schema: &Value, keyword: &str, matches: &dyn Fn(&str) -> bool) -> Option<KeyPath> {
+    match schema {
+        Value::Object(map) => {
+            if let Some(Value::String(target)) = map.get(keyword)
+                && matches(target)
+            {
+                let mut path = KeyPath::default();
+                path.push(PathSegment::Key(keyword.to_owned()));
+                return Some(path);
+            }
+            map.iter().find_map(|(key, child)| {
+                let found = find_keyword(child, keyword, matches)?;
+                Some(prefixed(PathSegment::Key(key.clone()), found))
+            })
+        }
+        Value::Array(items) => items.iter().enumerate().find_map(|(index, child)| {
+            let found = find_keyword(child, keyword, matches)?;
+            Some(prefixed(PathSegment::Index(index), found))
+        }),
+        _ => None,
+    }
+}
+
+fn prefixed(first: PathSegment, rest: KeyPath) -> KeyPath {
+    let mut path = KeyPath::default();
+    path.push(first);
+    for segment in rest.segments() {
+        path.push(segment.clone());
+    }
+    path
+}
+
 /// Summarises why each alternative of `anyOf`/`oneOf` failed, e.g.
 /// `matches none of the alternatives in anyOf (expected string, got number; ...)`.
 fn alternatives(
@@ -285,6 +395,7 @@ fn count(limit: u64, noun: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::fs;
 
     const SCHEMA: &str = r#"{
         "type": "object",
@@ -438,22 +549,71 @@ mod tests {
         );
     }
 
+    fn invalid(schema: &str) -> String {
+        let error = ValuesSchema::parse(schema, Path::new("values.schema.json")).unwrap_err();
+        let message = error.to_string();
+        let prefix = "schema file values.schema.json is not a valid JSON schema: ";
+        assert!(message.starts_with(prefix), "{message}");
+        message[prefix.len()..].to_owned()
+    }
+
     #[test]
-    fn schema_with_an_unresolvable_reference_is_invalid() {
-        let error = ValuesSchema::parse(
-            r##"{"$ref": "#/definitions/missing"}"##,
-            Path::new("values.schema.json"),
-        )
-        .unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .starts_with("schema file values.schema.json is not a valid JSON schema: "),
-            "{error}"
+    fn a_reference_to_nothing_names_its_place() {
+        assert_eq!(
+            invalid(r##"{"properties": {"a": {"$ref": "#/$defs/missing"}}}"##),
+            "properties.a.$ref: refers to \"#/$defs/missing\", which does not exist in this schema"
         );
-        assert!(
-            error.to_string().contains("/definitions/missing"),
-            "{error}"
+        assert_eq!(
+            invalid(r##"{"allOf": [{"$ref": "#nope"}]}"##),
+            "allOf[0].$ref: refers to \"#nope\", an anchor this schema does not define"
+        );
+    }
+
+    #[test]
+    fn a_reference_to_another_file_or_url_says_it_is_not_fetched() {
+        for (schema, place, target) in [
+            (
+                r#"{"$ref": "https://example.com/s.json"}"#,
+                "$ref",
+                "https://example.com/s.json",
+            ),
+            (
+                r#"{"properties": {"a": {"$ref": "other.json"}}}"#,
+                "properties.a.$ref",
+                "other.json",
+            ),
+            (
+                r#"{"$ref": "file:///etc/passwd"}"#,
+                "$ref",
+                "file:///etc/passwd",
+            ),
+        ] {
+            let message = invalid(schema);
+            assert_eq!(
+                message,
+                format!(
+                    "{place}: refers to \"{target}\", another file or a URL, and rchart does not fetch schemas \
+                     (copy the definition into this file under \"$defs\" and refer to it as \"#/$defs/NAME\")"
+                )
+            );
+            for internal in [
+                "resolve-http",
+                "resolve-file",
+                "registry",
+                "resolver",
+                "feature",
+            ] {
+                assert!(!message.contains(internal), "{message}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_unknown_draft_is_named() {
+        assert_eq!(
+            invalid(r#"{"$schema": "http://example.com/my-draft", "type": "object"}"#),
+            "$schema: \"http://example.com/my-draft\" is not a JSON Schema draft rchart knows \
+             (drafts 4, 6, 7, 2019-09 and 2020-12 are)"
         );
     }
 

@@ -5,11 +5,11 @@
 //! applied straight into the user values gathered so far, so `--set list[1]=x` edits a list
 //! that an earlier `-f` file or `--set` supplied, as in Helm.
 
-use std::fs;
 use std::path::PathBuf;
 
 use serde_json::{Number, Value};
 
+use super::input;
 use super::merge::merge_values;
 use super::path::{Cursor, KeyPath, read_key_path};
 use super::{Values, ValuesError};
@@ -152,7 +152,7 @@ fn read_file_value(
             problem,
         })?;
     let file = PathBuf::from(file);
-    fs::read_to_string(&file)
+    input::read_text(&file, false)
         .map(Value::String)
         .map_err(|source| ValuesError::SetFileRead {
             expression: expression.to_owned(),
@@ -218,6 +218,7 @@ fn merge_json_object(user: &mut Values, expression: &str) -> Result<(), ValuesEr
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::fs;
 
     fn apply(kind: SetKind, expressions: &[&str]) -> Result<Value, String> {
         let mut user = Values::new();
@@ -484,7 +485,10 @@ mod tests {
         let ValuesError::SetFileRead { source, .. } = error else {
             panic!("expected SetFileRead, got {error:?}");
         };
-        assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+        assert!(
+            matches!(&source, crate::values::FileProblem::Io(e) if e.kind() == std::io::ErrorKind::NotFound),
+            "{source}"
+        );
     }
 
     #[test]

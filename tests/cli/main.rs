@@ -1,6 +1,7 @@
 //! End-to-end tests of the `rchart` binary: one test binary, one module per area.
 
 mod bad_input;
+mod bounds;
 mod create;
 mod damaged;
 mod diff;
