@@ -64,6 +64,9 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Delete a release's objects and records
     Uninstall(UninstallArgs),
+    /// Remove a release's lock left by an operation that is gone, instead of waiting
+    /// for it to expire; refuses while its holder runs on this host
+    Unlock(UnlockArgs),
     /// Show a release's revisions
     History(HistoryArgs),
     /// Show a release's state
@@ -288,6 +291,12 @@ pub struct UninstallArgs {
     /// Description recorded with --keep-history
     #[arg(long, value_name = "TEXT")]
     pub description: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// Release name
+    pub name: String,
 }
 
 #[derive(Debug, Args)]

@@ -13,4 +13,5 @@ pub mod rollback;
 pub mod scaffold;
 pub mod session;
 pub mod uninstall;
+pub mod unlock;
 pub mod upgrade;

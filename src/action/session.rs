@@ -81,6 +81,10 @@ impl Session {
         .map_err(|e| self.lock_error(e))?;
         let result = async {
             if let Some(expired) = &held.took_over {
+                self.reporter.warn(&format!(
+                    "took over the lock of release {release} from {}: it was last renewed {} and had expired",
+                    expired.holder, expired.renewed
+                ));
                 let why = format!(
                     "Abandoned: the operation of {} stopped without finishing (its lock, last renewed {}, expired); marked failed by {holder}",
                     expired.holder, expired.renewed
@@ -120,13 +124,20 @@ impl Session {
     }
 
     /// Marks every unfinished revision of `release` failed, with `why` as its description.
-    async fn fail_pending(&self, release: &str, why: &str) -> anyhow::Result<()> {
+    /// Returns the revisions it marked.
+    pub(super) async fn fail_pending(&self, release: &str, why: &str) -> anyhow::Result<Vec<u64>> {
         let history = self.history(release).await?;
+        let unfinished = history
+            .revisions
+            .iter()
+            .filter(|r| r.record.status.is_unfinished())
+            .map(|r| r.record.revision)
+            .collect();
         self.store
             .fail_unfinished(history.revisions, |_| why.to_string())
             .await
             .map_err(|e| self.explain(e))?;
-        Ok(())
+        Ok(unfinished)
     }
 
     fn lock_error(&self, error: lock::LockError) -> anyhow::Error {

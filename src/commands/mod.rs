@@ -29,6 +29,7 @@ mod report;
 mod rollback;
 mod template;
 mod uninstall;
+mod unlock;
 mod upgrade;
 
 use std::process::ExitCode;
@@ -67,6 +68,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Upgrade(args) => upgrade::run(&cli.global, args),
         Command::Rollback(args) => rollback::run(&cli.global, args),
         Command::Uninstall(args) => uninstall::run(&cli.global, args),
+        Command::Unlock(args) => unlock::run(&cli.global, args),
         Command::History(args) => query::history(&cli.global, args),
         Command::Status(args) => query::status(&cli.global, args),
         Command::List(args) => query::list(&cli.global, args),

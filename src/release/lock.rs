@@ -17,11 +17,16 @@ use super::Timestamp;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("release {release} is locked by {holder} since {since}")]
+    #[error(
+        "release {release} is locked by {holder} since {since}; {}; if that operation is gone, `rchart unlock {release}` removes the lock now",
+        expiry_text(expires)
+    )]
     Held {
         release: String,
         holder: String,
         since: String,
+        /// When the lock expires unless its holder renews it.
+        expires: Option<SystemTime>,
     },
     #[error(transparent)]
     Kube(#[from] kube::Error),
@@ -34,13 +39,83 @@ pub fn lease_name(release: &str) -> String {
 
 /// Who holds a lock: enough for a person to find the process.
 pub fn holder_identity(command: &str) -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+    format!("{} pid {} ({command})", this_host(), std::process::id())
+}
+
+fn this_host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .map(|h| h.trim().to_string())
         .filter(|h| !h.is_empty())
         .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "unknown-host".to_string());
-    format!("{host} pid {} ({command})", std::process::id())
+        .unwrap_or_else(|| "unknown-host".to_string())
+}
+
+/// The process a holder identity names, if it runs on this host and is still alive:
+/// an rchart process with that pid.
+pub fn live_holder_here(holder: &str) -> Option<u32> {
+    let (host, rest) = holder.split_once(" pid ")?;
+    let pid: u32 = rest.split_whitespace().next()?.parse().ok()?;
+    if host != this_host() {
+        return None;
+    }
+    let command = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    (command.trim() == "rchart").then_some(pid)
+}
+
+/// A release's lock as it stands in the cluster.
+#[derive(Debug, Clone)]
+pub struct LockState {
+    pub holder: String,
+    /// When it was taken.
+    pub since: String,
+    /// When it expires unless renewed.
+    pub expires: Option<SystemTime>,
+    lease: Lease,
+}
+
+/// The lock of `release`, if someone holds it.
+pub async fn inspect(
+    client: &kube::Client,
+    namespace: &str,
+    release: &str,
+) -> Result<Option<LockState>, kube::Error> {
+    let api: Api<Lease> = Api::namespaced(client.clone(), namespace);
+    let Some(lease) = api.get_opt(&lease_name(release)).await? else {
+        return Ok(None);
+    };
+    let spec = lease.spec.clone().unwrap_or_default();
+    Ok(Some(LockState {
+        holder: spec
+            .holder_identity
+            .clone()
+            .unwrap_or_else(|| "an unknown holder".to_string()),
+        since: spec.acquire_time.as_ref().map_or_else(
+            || "an unknown time".to_string(),
+            |t| Timestamp::from_system(to_system(t)).to_string(),
+        ),
+        expires: expiry(&spec),
+        lease,
+    }))
+}
+
+/// Removes a lock, if it is still the one `state` describes: a lock renewed or taken
+/// over since is left alone (409).
+pub async fn remove(
+    client: &kube::Client,
+    namespace: &str,
+    state: &LockState,
+) -> Result<(), kube::Error> {
+    let api: Api<Lease> = Api::namespaced(client.clone(), namespace);
+    let params = DeleteParams {
+        preconditions: Some(Preconditions {
+            resource_version: state.lease.metadata.resource_version.clone(),
+            uid: state.lease.metadata.uid.clone(),
+        }),
+        ..DeleteParams::default()
+    };
+    let name = state.lease.metadata.name.clone().unwrap_or_default();
+    api.delete(&name, &params).await.map(|_| ())
 }
 
 /// A lock this process holds. Renewed in the background until [`HeldLock::release`].
@@ -146,10 +221,36 @@ async fn take_over_if_expired(
     }
 }
 
+/// `it takes over after 14:05:10Z, in 4m12s`, or what can be said without a time.
+fn expiry_text(expires: &Option<SystemTime>) -> String {
+    let Some(expires) = expires else {
+        return "it expires once its holder stops renewing it".to_string();
+    };
+    let at = Timestamp::from_system(*expires);
+    match expires.duration_since(SystemTime::now()) {
+        Ok(left) => {
+            let left = Duration::from_secs(left.as_secs().max(1));
+            format!(
+                "the next operation takes it over after {at}, in {}, unless it is renewed",
+                humantime::format_duration(left)
+            )
+        }
+        Err(_) => format!("it expired at {at}, and the next operation takes it over"),
+    }
+}
+
+/// When a lock expires unless renewed: its last renewal plus its duration.
+fn expiry(spec: &LeaseSpec) -> Option<SystemTime> {
+    let renewed = spec.renew_time.as_ref().or(spec.acquire_time.as_ref())?;
+    let duration = Duration::from_secs(spec.lease_duration_seconds?.max(0) as u64);
+    Some(to_system(renewed) + duration)
+}
+
 /// The error naming who holds the lock and since when, with words for what the Lease
 /// does not say.
 fn held(release: &str, spec: &LeaseSpec, unknown_holder: &str, unknown_since: &str) -> LockError {
     LockError::Held {
+        expires: expiry(spec),
         release: release.to_string(),
         holder: spec
             .holder_identity

@@ -15,4 +15,5 @@ mod safety;
 mod store;
 mod support;
 mod template;
+mod unlock;
 mod wait;
