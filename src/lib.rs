@@ -8,6 +8,8 @@ pub mod chart;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
+pub mod names;
+pub mod project;
 pub mod release;
 pub mod render;
 pub mod values;
