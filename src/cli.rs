@@ -11,7 +11,8 @@ use crate::values::ValueSource;
 #[command(
     name = "rchart",
     version,
-    about = "Package Kubernetes charts and manage their releases"
+    about = "Package Kubernetes charts and manage their releases",
+    after_help = DEFAULTS_HELP
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -23,19 +24,37 @@ pub struct Cli {
 /// Flags every command accepts, as kubectl and Helm spell them.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Namespace of the release (default: the kubeconfig context's, else "default")
+    /// Namespace of the release (default: the environment's, else the kube context's, else "default")
     #[arg(short = 'n', long, global = true)]
     pub namespace: Option<String>,
     /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)
     #[arg(long, global = true, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
-    /// Kubeconfig context to use (default: the current context)
+    /// Kubeconfig context to use (default: the environment's, else the current context)
     #[arg(long, global = true, value_name = "NAME")]
     pub kube_context: Option<String>,
+    /// Act in this environment of rchart.yaml: its namespace and context, and its values
+    /// files before any -f
+    #[arg(short = 'e', long = "env", global = true, value_name = "NAME")]
+    pub environment: Option<String>,
     /// How long a release's lock outlives an operation that stopped renewing it
     #[arg(long, global = true, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub lock_timeout: Duration,
 }
+
+/// How commands fill in what is left out; shown by `--help`.
+pub const DEFAULTS_HELP: &str = "\
+Defaults for what is left out (rchart.yaml is looked up from the current directory to the
+repository root; see docs/project.md):
+  CHART      rchart.yaml's chart; else ./chart if ./chart/Chart.yaml exists; else . if
+             ./Chart.yaml exists
+  NAME       rchart.yaml's release (for its chart); else the chart's name
+  namespace  -n; else the environment -e names, or the one every -f file belongs to (its
+             values files apply first); else, for a command on an existing release, the
+             environment whose namespace holds it; else the kube context's
+  context    --kube-context; else the environment's kubeContext; else the current context
+A lone argument is the CHART when a chart is there or it cannot be a release name, else the
+NAME; for rollback, a lone number is the REVISION.";
 
 /// `90s`, `5m`, `1h30m`.
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -100,10 +119,12 @@ pub struct ValuesArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = DEFAULTS_HELP)]
 pub struct TemplateArgs {
-    /// [NAME] CHART: the release name (default "release-name") and the chart directory or .tgz
-    #[arg(value_name = "[NAME] CHART", num_args = 1..=2, required = true)]
-    pub name_and_chart: Vec<String>,
+    /// Release name
+    pub name: Option<String>,
+    /// Chart directory or .tgz
+    pub chart: Option<PathBuf>,
     #[command(flatten)]
     pub values: ValuesArgs,
     /// Only print manifests from these templates, e.g. templates/service.yaml (repeatable)
@@ -129,9 +150,10 @@ pub struct TemplateArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = DEFAULTS_HELP)]
 pub struct PackageArgs {
     /// The chart directory
-    pub chart: PathBuf,
+    pub chart: Option<PathBuf>,
     /// Directory to write the archive to
     #[arg(short = 'd', long, value_name = "DIR", default_value = ".")]
     pub destination: PathBuf,
@@ -152,9 +174,10 @@ pub enum PackageOutput {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = DEFAULTS_HELP)]
 pub struct LintArgs {
     /// The chart directory or .tgz
-    pub chart: PathBuf,
+    pub chart: Option<PathBuf>,
     #[command(flatten)]
     pub values: ValuesArgs,
     /// Fail on warnings too
@@ -222,21 +245,23 @@ pub struct HistoryMaxArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = DEFAULTS_HELP)]
 pub struct InstallArgs {
     /// Release name
-    pub name: String,
+    pub name: Option<String>,
     /// Chart directory or .tgz
-    pub chart: PathBuf,
+    pub chart: Option<PathBuf>,
     #[command(flatten)]
     pub deploy: DeployArgs,
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = DEFAULTS_HELP)]
 pub struct UpgradeArgs {
     /// Release name
-    pub name: String,
+    pub name: Option<String>,
     /// Chart directory or .tgz
-    pub chart: PathBuf,
+    pub chart: Option<PathBuf>,
     /// Install the release if it does not exist
     #[arg(short = 'i', long)]
     pub install: bool,
@@ -251,10 +276,11 @@ pub struct UpgradeArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = DEFAULTS_HELP)]
 pub struct RollbackArgs {
     /// Release name
-    pub name: String,
-    /// Revision to restore (default: the one before the latest)
+    pub name: Option<String>,
+    /// Revision to restore (default: the newest earlier one that was deployed)
     pub revision: Option<u64>,
     /// Validate the rollback with the server; store nothing
     #[arg(long)]
@@ -275,9 +301,10 @@ pub struct RollbackArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = DEFAULTS_HELP)]
 pub struct UninstallArgs {
     /// Release name
-    pub name: String,
+    pub name: Option<String>,
     /// Keep the release's records, marked uninstalled
     #[arg(long)]
     pub keep_history: bool,
@@ -287,17 +314,19 @@ pub struct UninstallArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = DEFAULTS_HELP)]
 pub struct HistoryArgs {
     /// Release name
-    pub name: String,
+    pub name: Option<String>,
     #[arg(short = 'o', long, value_enum, default_value_t)]
     pub output: OutputFormat,
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = DEFAULTS_HELP)]
 pub struct StatusArgs {
     /// Release name
-    pub name: String,
+    pub name: Option<String>,
     /// Show this revision instead of the latest
     #[arg(long, value_name = "N")]
     pub revision: Option<u64>,
@@ -328,9 +357,10 @@ pub enum GetCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = DEFAULTS_HELP)]
 pub struct GetArgs {
     /// Release name
-    pub name: String,
+    pub name: Option<String>,
     /// Revision to show (default: the latest)
     #[arg(long, value_name = "N")]
     pub revision: Option<u64>,
@@ -356,11 +386,12 @@ pub enum DiffCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = DEFAULTS_HELP)]
 pub struct DiffUpgradeArgs {
     /// Release name
-    pub name: String,
+    pub name: Option<String>,
     /// Chart directory or .tgz
-    pub chart: PathBuf,
+    pub chart: Option<PathBuf>,
     /// Start from the previous revision's values, then apply the ones given now
     #[arg(long, conflicts_with = "reset_values")]
     pub reuse_values: bool,
@@ -377,10 +408,11 @@ pub struct DiffUpgradeArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = DEFAULTS_HELP)]
 pub struct DiffRollbackArgs {
     /// Release name
-    pub name: String,
-    /// Revision to restore (default: the one before the latest)
+    pub name: Option<String>,
+    /// Revision to restore (default: the newest earlier one that was deployed)
     pub revision: Option<u64>,
     #[command(flatten)]
     pub output: DiffOutputArgs,

@@ -12,5 +12,6 @@ pub mod report;
 pub mod rollback;
 pub mod scaffold;
 pub mod session;
+pub mod target;
 pub mod uninstall;
 pub mod upgrade;

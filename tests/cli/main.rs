@@ -8,6 +8,7 @@ mod lint;
 mod locks;
 mod multiroute_chart;
 mod package;
+mod project;
 mod releases;
 mod safety;
 mod store;
