@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use kube::api::DynamicObject;
 
+use super::scope::{Scope, check_namespaces};
 use super::session::Session;
-use crate::chart::{Chart, package};
+use crate::chart::{Chart, Metadata, package};
 use crate::cluster::{
     ApplyOptions, Catalog, ClusterError, Owner, Planned, WaitTarget, apply_all, delete_owned,
     fetch_live, foreign_objects, plan, wait_until_ready,
@@ -206,6 +207,8 @@ pub struct Claimed {
 
 /// What applying a revision and comparing it with the cluster both start with: make the
 /// kinds of its objects and of the earlier revisions' resolvable, then plan and claim.
+/// With `chart`, objects it renders outside the release namespace are refused (as the
+/// cluster tells which kinds are namespaced); a rollback restores what was recorded.
 pub async fn plan_and_claim(
     session: &Session,
     catalog: &mut Catalog,
@@ -213,6 +216,7 @@ pub async fn plan_and_claim(
     history: &History,
     owner: Owner<'_>,
     take_ownership: bool,
+    chart: Option<&Metadata>,
 ) -> anyhow::Result<Claimed> {
     let previous = history.live_inventory();
     let api_versions = manifests.iter().map(|m| m.id.api_version.as_str());
@@ -222,6 +226,17 @@ pub async fn plan_and_claim(
         .await?;
     learn_crds(catalog, manifests);
     let mut planned = plan(catalog, manifests, owner)?;
+    if let Some(chart) = chart {
+        let scopes = manifests.iter().zip(&planned).map(|(manifest, planned)| {
+            let scope = if planned.kind.namespaced {
+                Scope::Namespaced
+            } else {
+                Scope::Cluster
+            };
+            (manifest, scope)
+        });
+        check_namespaces(chart, owner.namespace, scopes)?;
+    }
     let live = claim(session, &mut planned, owner, take_ownership).await?;
     Ok(Claimed {
         planned,
@@ -249,6 +264,12 @@ pub async fn deploy(
         pending.history,
         owner,
         options.take_ownership,
+        // A rollback puts back what was recorded, as it was.
+        pending
+            .record
+            .rollback_of
+            .is_none()
+            .then_some(&pending.record.chart),
     )
     .await?;
     let apply_options = ApplyOptions {

@@ -11,6 +11,7 @@ pub mod render_release;
 pub mod report;
 pub mod rollback;
 pub mod scaffold;
+pub mod scope;
 pub mod session;
 pub mod target;
 pub mod uninstall;

@@ -286,6 +286,98 @@ fn a_numeric_release_name_is_refused_before_anything_changes() {
     assert_eq!(cluster.server.resource_version(), before, "nothing changed");
 }
 
+/// Since the requests were last cleared, the only writes were the lock's.
+fn assert_only_the_lock_was_written(cluster: &TestCluster) {
+    let writes: Vec<String> = cluster
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.is_write())
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert!(
+        !writes.is_empty() && writes.iter().all(|w| w.contains("/leases")),
+        "{writes:?}"
+    );
+}
+
+/// A template that puts a ConfigMap in a namespace of its own choosing.
+const STRAY: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: stray\n  namespace: elsewhere\ndata:\n  a: b\n";
+
+#[test]
+fn an_object_outside_the_release_namespace_is_refused_unless_the_chart_opts_in() {
+    let cluster = TestCluster::start();
+    production(&cluster);
+    cluster.create_namespace("elsewhere");
+    let layout = Layout::copy();
+    layout.write("chart/templates/stray.yaml", STRAY);
+    let expected = [
+        "ConfigMap elsewhere/stray (templates/stray.yaml) is in namespace \"elsewhere\", not the release namespace \"backend\"",
+        "annotations: {rchart.io/multi-namespace: \"true\"}",
+    ];
+
+    let err = failed(&cluster, &layout, &["template", "-e", "prod"]);
+    for fragment in expected {
+        assert!(err.contains(fragment), "template: {err}");
+    }
+    cluster.server.clear_requests();
+    let err = failed(&cluster, &layout, &["install", "-f", "values/prod.yaml"]);
+    for fragment in expected {
+        assert!(err.contains(fragment), "install: {err}");
+    }
+    assert!(cluster.records("backend").is_empty());
+    assert!(managed(&cluster, "backend").is_empty() && managed(&cluster, "elsewhere").is_empty());
+    assert!(
+        cluster.names("leases", "backend").is_empty(),
+        "the lock was released"
+    );
+    assert_only_the_lock_was_written(&cluster);
+
+    // A kind only the cluster knows is namespaced is refused when the install plans.
+    cluster
+        .server
+        .create(json!({
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": "gadgets.example.com"},
+            "spec": {
+                "group": "example.com",
+                "scope": "Namespaced",
+                "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget"},
+                "versions": [{"name": "v1", "served": true, "storage": true,
+                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}],
+            },
+        }))
+        .unwrap();
+    std::fs::remove_file(layout.root.join("chart/templates/stray.yaml")).unwrap();
+    layout.write(
+        "chart/templates/gadget.yaml",
+        "apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: g\n  namespace: elsewhere\n",
+    );
+    ok(&cluster, &layout, &["template", "-e", "prod"]);
+    let err = failed(&cluster, &layout, &["install", "-f", "values/prod.yaml"]);
+    assert!(
+        err.contains("Gadget elsewhere/g (templates/gadget.yaml) is in namespace \"elsewhere\""),
+        "{err}"
+    );
+    assert!(cluster.records("backend").is_empty());
+
+    // Opted in: both objects go where the chart says.
+    layout.write("chart/templates/stray.yaml", STRAY);
+    let chart_yaml = std::fs::read_to_string(layout.root.join("chart/Chart.yaml")).unwrap();
+    layout.write(
+        "chart/Chart.yaml",
+        &format!("{chart_yaml}annotations:\n  rchart.io/multi-namespace: \"true\"\n"),
+    );
+    ok(&cluster, &layout, &["install", "-f", "values/prod.yaml"]);
+    assert!(cluster.get("configmaps", "elsewhere", "stray").is_some());
+    assert!(cluster.get("gadgets", "elsewhere", "g").is_some());
+    assert_eq!(
+        cluster.records("backend"),
+        ["rchart.release.v1.multiroute.v1"]
+    );
+}
+
 #[test]
 fn the_environment_values_apply_before_the_files_given() {
     let cluster = TestCluster::start();
@@ -338,7 +430,10 @@ fn without_a_project_the_chart_is_found_in_the_directory() {
     assert!(err.is_empty(), "no project, nothing to say: {err}");
     // . inside the chart.
     let (out, _) = cluster.run_in(&layout.root.join("chart"), &["template"]);
-    assert!(out.contains("# Source: multiroute/templates/deployment.yaml"), "{out}");
+    assert!(
+        out.contains("# Source: multiroute/templates/deployment.yaml"),
+        "{out}"
+    );
     // Nowhere: an error saying where it looked.
     let output = cluster
         .rchart()

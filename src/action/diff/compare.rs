@@ -33,6 +33,7 @@ pub(super) async fn compare(
         proposal.history,
         owner,
         proposal.take_ownership,
+        proposal.chart,
     )
     .await?;
     let options = ApplyOptions {
