@@ -211,6 +211,10 @@ pub struct DeployArgs {
     pub wait: WaitArgs,
     #[command(flatten)]
     pub history: HistoryMaxArgs,
+    /// Fail, instead of warning, when a workload refers to a Secret or ConfigMap that
+    /// neither the chart renders nor the namespace holds
+    #[arg(long)]
+    pub strict_refs: bool,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use kube::api::DynamicObject;
 
+use super::preflight::check_references;
 use super::scope::{Scope, check_namespaces};
 use super::session::Session;
 use crate::chart::{Chart, Metadata, package};
@@ -31,6 +32,9 @@ pub struct DeployOptions {
     pub wait: Option<Duration>,
     /// Take over fields other field managers own (after `kubectl scale`, say).
     pub force_conflicts: bool,
+    /// A Secret or ConfigMap a workload refers to, that neither the chart renders nor the
+    /// namespace holds, is an error rather than a warning (install and upgrade).
+    pub strict_refs: bool,
 }
 
 /// A chart rendered for a new revision: what install and upgrade record and deploy.
@@ -106,6 +110,7 @@ pub async fn deploy_chart_revision(
     success_description: String,
     options: DeployOptions,
 ) -> anyhow::Result<Outcome> {
+    check_references(session, &content.rendered.manifests, options.strict_refs).await?;
     let record = content.record(revision, session.namespace())?;
     let manifest = record.manifest.clone();
     let notes = content.rendered.notes.clone();

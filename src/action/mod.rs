@@ -6,6 +6,7 @@ pub mod diff;
 pub mod install;
 pub mod lint;
 pub mod package;
+pub mod preflight;
 pub mod query;
 pub mod render_release;
 pub mod report;

@@ -43,6 +43,7 @@ pub(super) fn deploy_options(args: &DeployArgs) -> DeployOptions {
         // --atomic implies --wait.
         wait: (args.wait.wait || args.wait.atomic).then_some(args.wait.timeout),
         force_conflicts: args.ownership.force_conflicts,
+        strict_refs: args.strict_refs,
     }
 }
 

@@ -24,6 +24,7 @@ pub fn run(global: &GlobalArgs, args: RollbackArgs) -> anyhow::Result<Outcome> {
                 history_max: args.history.history_max,
                 wait: args.wait.then_some(args.timeout),
                 force_conflicts: args.ownership.force_conflicts,
+                strict_refs: false,
             },
         };
         let record = rollback(&session, &options).await?;

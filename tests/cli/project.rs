@@ -286,6 +286,57 @@ fn a_numeric_release_name_is_refused_before_anything_changes() {
     assert_eq!(cluster.server.resource_version(), before, "nothing changed");
 }
 
+#[test]
+fn n_overrides_the_environment_and_missing_references_are_named() {
+    let cluster = TestCluster::start();
+    let layout = Layout::copy();
+    cluster.create_namespace("backend");
+    // Without the out-of-band Secret, --strict-refs stops before any object or record
+    // is written (the lock is taken and given back).
+    cluster.server.clear_requests();
+    let err = failed(
+        &cluster,
+        &layout,
+        &["install", "-f", "values/prod.yaml", "--strict-refs"],
+    );
+    assert!(
+        err.contains("Deployment backend/multiroute refers to Secret multiroute-db, which the chart does not render and namespace backend does not hold (--strict-refs)"),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 2, "{err}");
+    assert_only_the_lock_was_written(&cluster);
+    assert!(cluster.names("leases", "backend").is_empty());
+
+    // -n wins over the environment; without --strict-refs the reference is a warning.
+    let (out, err) = ok(
+        &cluster,
+        &layout,
+        &[
+            "install",
+            "-f",
+            "values/prod.yaml",
+            "-n",
+            "other",
+            "--create-namespace",
+        ],
+    );
+    assert!(out.contains("NAMESPACE: other"), "{out}");
+    assert!(
+        err.contains("namespace other (-n, not environment prod's backend)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("warning: Deployment other/multiroute refers to Secret multiroute-db, which the chart does not render and namespace other does not hold"),
+        "{err}"
+    );
+    assert_eq!(
+        cluster.records("other"),
+        ["rchart.release.v1.multiroute.v1"]
+    );
+    assert!(managed(&cluster, "other").contains(&"deployments/multiroute".to_string()));
+    assert!(cluster.records("backend").is_empty() && managed(&cluster, "backend").is_empty());
+}
+
 /// Since the requests were last cleared, the only writes were the lock's.
 fn assert_only_the_lock_was_written(cluster: &TestCluster) {
     let writes: Vec<String> = cluster
