@@ -187,8 +187,12 @@ pub struct LintArgs {
 
 #[derive(Debug, Args)]
 pub struct CreateArgs {
-    /// Name of the chart; also the directory created
-    pub name: String,
+    /// Directory to create; its last part is the chart's name (`path/to/shop`: chart "shop")
+    pub path: PathBuf,
+    /// Also write a project file (rchart.yaml) next to the chart, with dev and prod
+    /// environments and their values files
+    #[arg(long)]
+    pub project: bool,
 }
 
 /// Flags shared by install and upgrade.
