@@ -93,6 +93,9 @@ pub enum Command {
     /// Exit code 0: no changes; 2: changes; 1: an error
     #[command(subcommand)]
     Diff(DiffCommand),
+    /// Show a chart's Chart.yaml, values.yaml or README
+    #[command(subcommand)]
+    Show(ShowCommand),
 }
 
 /// Values flags. Files apply left to right, then the `--set*` flags in command-line order.
@@ -443,6 +446,25 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ShowCommand {
+    /// Chart.yaml, as written
+    Chart(ShowArgs),
+    /// values.yaml, byte for byte
+    Values(ShowArgs),
+    /// The README (README.md, README.txt or README, in any case)
+    Readme(ShowArgs),
+    /// Chart.yaml, values.yaml and the README, separated by `---`
+    All(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = DEFAULTS_HELP)]
+pub struct ShowArgs {
+    /// Chart directory or .tgz
+    pub chart: Option<PathBuf>,
 }
 
 /// Output formats of read commands.

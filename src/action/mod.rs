@@ -14,6 +14,7 @@ pub mod rollback;
 pub mod scaffold;
 pub mod scope;
 pub mod session;
+pub mod show;
 pub mod target;
 pub mod uninstall;
 pub mod upgrade;

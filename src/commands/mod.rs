@@ -27,6 +27,7 @@ pub mod progress;
 mod query;
 mod report;
 mod rollback;
+mod show;
 mod template;
 mod uninstall;
 mod upgrade;
@@ -65,6 +66,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Package(args) => package::run(args),
         Command::Lint(args) => lint::run(&cli.global, args),
         Command::Create(args) => create::run(args),
+        Command::Show(command) => show::run(command),
         Command::Install(args) => install::run(&cli.global, args),
         Command::Upgrade(args) => upgrade::run(&cli.global, args),
         Command::Rollback(args) => rollback::run(&cli.global, args),

@@ -3,6 +3,7 @@
 mod bad_input;
 mod create;
 mod diff;
+mod info;
 mod large;
 mod lint;
 mod locks;
