@@ -96,6 +96,8 @@ pub enum Command {
     /// Show a chart's Chart.yaml, values.yaml or README
     #[command(subcommand)]
     Show(ShowCommand),
+    /// Show the version, git commit, Rust version and supported Kubernetes versions
+    Version(VersionArgs),
 }
 
 /// Values flags. Files apply left to right, then the `--set*` flags in command-line order.
@@ -465,6 +467,18 @@ pub enum ShowCommand {
 pub struct ShowArgs {
     /// Chart directory or .tgz
     pub chart: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    /// Print the same as JSON
+    #[arg(short = 'o', long, value_enum)]
+    pub output: Option<VersionOutput>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum VersionOutput {
+    Json,
 }
 
 /// Output formats of read commands.

@@ -13,6 +13,7 @@ pub mod project;
 pub mod release;
 pub mod render;
 pub mod values;
+pub mod version;
 pub mod yaml;
 
 /// Formats an error and its causes for the terminal: `error: what failed: why`, with

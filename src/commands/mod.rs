@@ -31,6 +31,7 @@ mod show;
 mod template;
 mod uninstall;
 mod upgrade;
+mod version;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -67,6 +68,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Lint(args) => lint::run(&cli.global, args),
         Command::Create(args) => create::run(args),
         Command::Show(command) => show::run(command),
+        Command::Version(args) => version::run(args),
         Command::Install(args) => install::run(&cli.global, args),
         Command::Upgrade(args) => upgrade::run(&cli.global, args),
         Command::Rollback(args) => rollback::run(&cli.global, args),

@@ -1,6 +1,8 @@
 //! The commands that describe rather than change.
 
-use crate::support::{bundled_chart, chart_copy, rchart, repo_path, stderr_of};
+use serde_json::Value;
+
+use crate::support::{bundled_chart, chart_copy, rchart, repo_path, stderr_of, stdout_of};
 
 #[test]
 fn show_prints_the_charts_own_files_byte_for_byte() {
@@ -43,4 +45,29 @@ fn show_prints_the_charts_own_files_byte_for_byte() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr_of(&output).contains("/nonexistent/chart"));
+}
+
+#[test]
+fn version_names_the_build_and_the_supported_kubernetes_versions() {
+    let output = rchart().arg("version").output().unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let text = stdout_of(&output);
+    assert!(
+        text.starts_with(&format!("rchart {}\n", env!("CARGO_PKG_VERSION"))),
+        "{text}"
+    );
+    assert!(text.contains("\nrust: rustc 1."), "{text}");
+    assert!(text.contains("\nkubernetes: 1.30 to 1.34\n"), "{text}");
+
+    let output = rchart().args(["version", "-o", "json"]).output().unwrap();
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let commit = json["gitCommit"].as_str().unwrap();
+    assert!(
+        commit == "unknown"
+            || (commit.len() == 40 && commit.chars().all(|c| c.is_ascii_hexdigit())),
+        "{commit}"
+    );
+    assert!(text.contains(&format!("git commit: {commit}\n")), "{text}");
+    assert_eq!(json["kubernetesVersions"][4], "1.34");
+    assert!(json["rustVersion"].as_str().unwrap().starts_with("rustc "));
 }
