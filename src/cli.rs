@@ -96,6 +96,11 @@ pub enum Command {
     /// Show a chart's Chart.yaml, values.yaml or README
     #[command(subcommand)]
     Show(ShowCommand),
+    /// Print a shell completion script: source it, or install it where your shell looks
+    ///
+    /// e.g. `rchart completion bash > /etc/bash_completion.d/rchart`, or
+    /// `rchart completion zsh > "${fpath[1]}/_rchart"`
+    Completion(CompletionArgs),
     /// Show the version, git commit, Rust version and supported Kubernetes versions
     Version(VersionArgs),
 }
@@ -467,6 +472,13 @@ pub enum ShowCommand {
 pub struct ShowArgs {
     /// Chart directory or .tgz
     pub chart: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

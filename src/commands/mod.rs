@@ -17,6 +17,7 @@ macro_rules! out {
     }};
 }
 
+mod completion;
 mod create;
 mod diff;
 mod install;
@@ -68,6 +69,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Lint(args) => lint::run(&cli.global, args),
         Command::Create(args) => create::run(args),
         Command::Show(command) => show::run(command),
+        Command::Completion(args) => completion::run(args),
         Command::Version(args) => version::run(args),
         Command::Install(args) => install::run(&cli.global, args),
         Command::Upgrade(args) => upgrade::run(&cli.global, args),

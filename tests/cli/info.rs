@@ -71,3 +71,18 @@ fn version_names_the_build_and_the_supported_kubernetes_versions() {
     assert_eq!(json["kubernetesVersions"][4], "1.34");
     assert!(json["rustVersion"].as_str().unwrap().starts_with("rustc "));
 }
+
+#[test]
+fn completion_scripts_for_each_shell() {
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let output = rchart().args(["completion", shell]).output().unwrap();
+        assert!(output.status.success(), "{shell}: {}", stderr_of(&output));
+        let script = stdout_of(&output);
+        assert!(
+            script.contains("rchart") && script.contains("rollback"),
+            "{shell}"
+        );
+    }
+    let output = rchart().args(["completion", "tcsh"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+}
