@@ -75,6 +75,27 @@ pub fn discover(cwd: &Path) -> Result<Option<Project>, ProjectError> {
 mod tests {
     use super::*;
 
+    /// docs/rchart.schema.json, for editors, agrees with the reader on what it can tell.
+    #[test]
+    fn the_published_schema_accepts_the_repositorys_project_file() {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../docs/rchart.schema.json")).unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let read = |text: &str| -> serde_json::Value { crate::yaml::from_str(text).unwrap() };
+        assert!(validator.is_valid(&read(include_str!("../../rchart.yaml"))));
+        assert!(validator.is_valid(&read("release: web-2\nenvironments:\n")));
+        for bad in [
+            "release: \"123\"\n",
+            "releases: web\n",
+            "environments:\n  dev: { values: [a.yaml] }\n",
+            "environments:\n  dev: { namespace: d, kubecontext: x }\n",
+            "environments:\n  dev: { namespace: Backend }\n",
+            "environments:\n  dev: { namespace: d, values: a.yaml }\n",
+        ] {
+            assert!(!validator.is_valid(&read(bad)), "{bad}");
+        }
+    }
+
     #[test]
     fn the_search_stops_at_the_repository_root() {
         let root = tempfile::tempdir().unwrap();
