@@ -189,8 +189,8 @@ fn chart_release<'w>(
     values: &crate::cli::ValuesArgs,
 ) -> anyhow::Result<ChartRelease<'w>> {
     let (name, chart) = crate::project::name_or_chart(name, chart);
+    let name = workspace.release_name(name.as_deref(), chart.as_deref())?;
     let chart = workspace.chart(chart.as_deref())?;
-    let name = workspace.release_name(name.as_deref(), Some(&chart))?;
     let selection = environment(global, workspace, &values.files)?;
     let sources = values_sources(workspace, selection, &values.sources);
     Ok(ChartRelease {

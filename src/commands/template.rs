@@ -14,17 +14,21 @@ use super::{Outcome, environment, print_warnings, values_sources};
 
 pub fn run(global: &GlobalArgs, args: TemplateArgs) -> anyhow::Result<Outcome> {
     let workspace = Workspace::current()?;
-    let (name, chart_path) = name_or_chart(args.name, args.chart);
-    let chart_path = workspace.chart(chart_path.as_deref())?;
+    let (name, given_chart) = name_or_chart(args.name, args.chart);
+    let chart_path = workspace.chart(given_chart.as_deref())?;
     let selection = environment(global, &workspace, &args.values.files)?;
     let sources = values_sources(&workspace, selection, &args.values.sources);
     let namespace = super::offline_namespace(global, &workspace, selection);
     let chart = Chart::load(&chart_path)?;
     print_warnings(&chart.warnings);
-    let name = match name {
-        Some(name) => name,
-        None => workspace.release_name(None, Some(&chart_path))?,
-    };
+    // As Workspace::release_name, with the chart already loaded.
+    let name = name
+        .or_else(|| {
+            workspace
+                .project_release(given_chart.as_deref())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| chart.metadata.name.clone());
     let capabilities = Capabilities::offline(args.kube_version.as_deref(), &args.api_versions)
         .map_err(|e| anyhow::anyhow!("--kube-version: {e}"))?;
     let release = ReleaseInfo::new(&name, &namespace, 1, args.is_upgrade);

@@ -1,6 +1,7 @@
 //! What a command uses when arguments are left out: the chart, the release name and the
 //! environment. The rules are listed in `rchart --help` and docs/project.md.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::file::{Environment, Project, ProjectError};
@@ -113,38 +114,40 @@ impl Workspace {
         ]
     }
 
-    /// The release a command acts on: `explicit`; else the project's release (for the
-    /// project's own chart); else the name of the chart, `chart` or the default one.
+    /// The release a command acts on: `explicit`; else the project's release, unless the
+    /// command was given a chart other than the project's; else the name of the chart,
+    /// `given_chart` or the default one.
     pub fn release_name(
         &self,
         explicit: Option<&str>,
-        chart: Option<&Path>,
+        given_chart: Option<&Path>,
     ) -> Result<String, DefaultsError> {
-        if let Some(name) = explicit {
+        if let Some(name) = explicit.or_else(|| self.project_release(given_chart)) {
             return Ok(name.to_string());
         }
-        if let Some(project) = &self.project
-            && let Some(release) = &project.release
-            && chart.is_none_or(|chart| self.is_project_chart(chart))
-        {
-            return Ok(release.clone());
-        }
-        let chart = match chart {
-            Some(chart) => chart.to_path_buf(),
-            None => self.chart(None).map_err(|_| {
-                let mut looked = vec![match &self.project {
+        let chart = self.chart(given_chart).map_err(|_| DefaultsError::NoName {
+            looked: vec![
+                match &self.project {
                     Some(project) => format!("{} names no release", project.file),
                     None => format!(
                         "no {} in {}",
                         super::PROJECT_FILE,
                         super::searched(&self.cwd)
                     ),
-                }];
-                looked.extend(["no chart to take the name of".to_string()]);
-                DefaultsError::NoName { looked }
-            })?,
-        };
+                },
+                "no chart to take the name of".to_string(),
+            ],
+        })?;
         Ok(Chart::load(&self.cwd.join(chart))?.metadata.name)
+    }
+
+    /// The project's release, unless the command was given a chart other than the
+    /// project's.
+    pub fn project_release(&self, given_chart: Option<&Path>) -> Option<&str> {
+        let release = self.project.as_ref()?.release.as_deref()?;
+        given_chart
+            .is_none_or(|chart| self.is_project_chart(chart))
+            .then_some(release)
     }
 
     fn is_project_chart(&self, chart: &Path) -> bool {
@@ -193,37 +196,28 @@ impl Workspace {
         }
         let owners: Vec<Option<&Environment>> =
             files.iter().map(|file| self.owner(project, file)).collect();
-        let first = owners[0];
-        if let Some(environment) = first
-            && owners
-                .iter()
-                .all(|owner| owner.is_some_and(|o| o.name == environment.name))
-        {
-            return Ok(Some(Selection {
-                environment,
-                by: SelectedBy::ValuesFiles,
-            }));
+        let names: BTreeSet<&str> = owners.iter().flatten().map(|o| o.name.as_str()).collect();
+        match owners.first() {
+            Some(Some(environment)) if names.len() == 1 && owners.iter().all(Option::is_some) => {
+                Ok(Some(Selection {
+                    environment,
+                    by: SelectedBy::ValuesFiles,
+                }))
+            }
+            _ if names.len() > 1 && !explicit_namespace => {
+                let described: Vec<String> = files
+                    .iter()
+                    .zip(&owners)
+                    .filter_map(|(file, owner)| {
+                        owner.map(|o| format!("-f {} is {}'s", file.display(), o.name))
+                    })
+                    .collect();
+                Err(DefaultsError::MixedEnvironments {
+                    described: described.join(", "),
+                })
+            }
+            _ => Ok(None),
         }
-        let mut named: Vec<String> = files
-            .iter()
-            .zip(&owners)
-            .filter_map(|(file, owner)| {
-                owner.map(|o| format!("-f {} is {}'s", file.display(), o.name))
-            })
-            .collect();
-        named.dedup();
-        let distinct = {
-            let mut names: Vec<&str> = owners.iter().flatten().map(|o| o.name.as_str()).collect();
-            names.sort_unstable();
-            names.dedup();
-            names.len()
-        };
-        if distinct > 1 && !explicit_namespace {
-            return Err(DefaultsError::MixedEnvironments {
-                described: named.join(", "),
-            });
-        }
-        Ok(None)
     }
 
     /// The environment that lists `file` among its values files.
@@ -373,6 +367,11 @@ mod tests {
         std::fs::write(repo.path().join("rchart.yaml"), "chart: chart\n").unwrap();
         let workspace = Workspace::at(repo.path().to_path_buf()).unwrap();
         assert_eq!(workspace.release_name(None, None).unwrap(), "multiroute");
+
+        // A release without a chart in the project: the default chart is the project's.
+        std::fs::write(repo.path().join("rchart.yaml"), "release: web\n").unwrap();
+        let workspace = Workspace::at(repo.path().to_path_buf()).unwrap();
+        assert_eq!(workspace.release_name(None, None).unwrap(), "web");
     }
 
     #[test]
