@@ -53,8 +53,9 @@ repository root; see docs/project.md):
              values files apply first); else, for a command on an existing release, the
              environment whose namespace holds it; else the kube context's
   context    --kube-context; else the environment's kubeContext; else the current context
-A lone argument is the CHART when a chart is there or it cannot be a release name, else the
-NAME; for rollback, a lone number is the REVISION.";
+Inside a project, the namespace chosen and why is printed on stderr. A lone argument is the
+CHART when it is a path (it has a / or a .) or a chart is there, else the NAME; for rollback,
+a lone number is the REVISION.";
 
 /// `90s`, `5m`, `1h30m`.
 fn parse_duration(text: &str) -> Result<Duration, String> {

@@ -209,6 +209,27 @@ fn the_commands_work_as_typed_from_the_repository_root() {
         assert!(namespaces.lines().all(|ns| ns == "backend"), "{namespaces}");
     }
 
+    // The diff commands find the release the same way.
+    let diff = |args: &[&str]| {
+        let output = rchart_in(&cluster, &layout, args);
+        (output.status.code(), stderr_of(&output))
+    };
+    let same_as_4 = [
+        "diff",
+        "upgrade",
+        "-f",
+        "values/prod.yaml",
+        "--set",
+        "routes./route1=second",
+    ];
+    assert_eq!(diff(&same_as_4).0, Some(0), "no changes");
+    let (code, err) = diff(&["diff", "rollback", "3"]);
+    assert_eq!(code, Some(2), "revision 3 differs: {err}");
+    assert!(
+        err.contains("namespace backend (environment prod, where release multiroute is)"),
+        "{err}"
+    );
+
     // uninstall: everything goes but what was created out of band.
     let (out, _) = run(&["uninstall"]);
     assert!(out.contains("release \"multiroute\" uninstalled"), "{out}");
