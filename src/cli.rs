@@ -11,7 +11,8 @@ use crate::values::{STDIN_ARG, ValueSource};
 #[command(
     name = "rchart",
     version,
-    about = "Package Kubernetes charts and manage their releases"
+    about = "Package Kubernetes charts and manage their releases",
+    after_help = DEFAULTS_HELP
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -23,15 +24,19 @@ pub struct Cli {
 /// Flags every command accepts, as kubectl and Helm spell them.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Namespace of the release (default: the kubeconfig context's, else "default")
+    /// Namespace of the release (default: the environment's, else the kube context's, else "default")
     #[arg(short = 'n', long, global = true)]
     pub namespace: Option<String>,
     /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)
     #[arg(long, global = true, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
-    /// Kubeconfig context to use (default: the current context)
+    /// Kubeconfig context to use (default: the environment's, else the current context)
     #[arg(long, global = true, value_name = "NAME")]
     pub kube_context: Option<String>,
+    /// Act in this environment of rchart.yaml: its namespace and context, and its values
+    /// files before any -f
+    #[arg(short = 'e', long = "env", global = true, value_name = "NAME")]
+    pub environment: Option<String>,
     /// How long a release's lock outlives an operation that stopped renewing it
     #[arg(long, global = true, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub lock_timeout: Duration,
@@ -40,6 +45,21 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "N", default_value_t = crate::cluster::DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,
 }
+
+/// How commands fill in what is left out; shown by `--help`.
+pub const DEFAULTS_HELP: &str = "\
+Defaults for what is left out (rchart.yaml is looked up from the current directory to the
+repository root; see docs/project.md):
+  CHART      rchart.yaml's chart; else ./chart if ./chart/Chart.yaml exists; else . if
+             ./Chart.yaml exists
+  NAME       rchart.yaml's release (for its chart); else the chart's name
+  namespace  -n; else the environment -e names, or the one every -f file belongs to (its
+             values files apply first); else, for a command on an existing release, the
+             environment whose namespace holds it; else the kube context's
+  context    --kube-context; else the environment's kubeContext; else the current context
+Inside a project, the namespace chosen and why is printed on stderr. A lone argument is the
+CHART when it is a path (it has a / or a .) or a chart is there, else the NAME; for rollback,
+a lone number is the REVISION.";
 
 /// `90s`, `5m`, `1h30m`.
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -81,6 +101,16 @@ pub enum Command {
     /// Exit code 0: no changes; 2: changes; 1: an error
     #[command(subcommand)]
     Diff(DiffCommand),
+    /// Show a chart's Chart.yaml, values.yaml or README
+    #[command(subcommand)]
+    Show(ShowCommand),
+    /// Print a shell completion script: source it, or install it where your shell looks
+    ///
+    /// e.g. `rchart completion bash > /etc/bash_completion.d/rchart`, or
+    /// `rchart completion zsh > "${fpath[1]}/_rchart"`
+    Completion(CompletionArgs),
+    /// Show the version, git commit, Rust version and supported Kubernetes versions
+    Version(VersionArgs),
 }
 
 /// Values flags. Files apply left to right, then the `--set*` flags in command-line order.
@@ -107,10 +137,12 @@ pub struct ValuesArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = DEFAULTS_HELP)]
 pub struct TemplateArgs {
-    /// [NAME] CHART: the release name (default "release-name") and the chart directory or .tgz
-    #[arg(value_name = "[NAME] CHART", num_args = 1..=2, required = true)]
-    pub name_and_chart: Vec<String>,
+    /// Release name
+    pub name: Option<String>,
+    /// Chart directory or .tgz
+    pub chart: Option<PathBuf>,
     #[command(flatten)]
     pub values: ValuesArgs,
     /// Only print manifests from these templates, e.g. templates/service.yaml (repeatable)
@@ -136,9 +168,10 @@ pub struct TemplateArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = DEFAULTS_HELP)]
 pub struct PackageArgs {
     /// The chart directory
-    pub chart: PathBuf,
+    pub chart: Option<PathBuf>,
     /// Directory to write the archive to
     #[arg(short = 'd', long, value_name = "DIR", default_value = ".")]
     pub destination: PathBuf,
@@ -159,9 +192,10 @@ pub enum PackageOutput {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = DEFAULTS_HELP)]
 pub struct LintArgs {
     /// The chart directory or .tgz
-    pub chart: PathBuf,
+    pub chart: Option<PathBuf>,
     #[command(flatten)]
     pub values: ValuesArgs,
     /// Fail on warnings too
@@ -171,8 +205,12 @@ pub struct LintArgs {
 
 #[derive(Debug, Args)]
 pub struct CreateArgs {
-    /// Name of the chart; also the directory created
-    pub name: String,
+    /// Directory to create; its last part is the chart's name (`path/to/shop`: chart "shop")
+    pub path: PathBuf,
+    /// Also write a project file (rchart.yaml) next to the chart, with dev and prod
+    /// environments and their values files
+    #[arg(long)]
+    pub project: bool,
 }
 
 /// Flags shared by install and upgrade.
@@ -195,6 +233,10 @@ pub struct DeployArgs {
     pub wait: WaitArgs,
     #[command(flatten)]
     pub history: HistoryMaxArgs,
+    /// Fail, instead of warning, when a workload refers to a Secret or ConfigMap that
+    /// neither the chart renders nor the namespace holds
+    #[arg(long)]
+    pub strict_refs: bool,
 }
 
 #[derive(Debug, Args)]
@@ -229,21 +271,23 @@ pub struct HistoryMaxArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = DEFAULTS_HELP)]
 pub struct InstallArgs {
     /// Release name
-    pub name: String,
+    pub name: Option<String>,
     /// Chart directory or .tgz
-    pub chart: PathBuf,
+    pub chart: Option<PathBuf>,
     #[command(flatten)]
     pub deploy: DeployArgs,
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = DEFAULTS_HELP)]
 pub struct UpgradeArgs {
     /// Release name
-    pub name: String,
+    pub name: Option<String>,
     /// Chart directory or .tgz
-    pub chart: PathBuf,
+    pub chart: Option<PathBuf>,
     /// Install the release if it does not exist
     #[arg(short = 'i', long)]
     pub install: bool,
@@ -258,10 +302,11 @@ pub struct UpgradeArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = DEFAULTS_HELP)]
 pub struct RollbackArgs {
     /// Release name
-    pub name: String,
-    /// Revision to restore (default: the one before the latest)
+    pub name: Option<String>,
+    /// Revision to restore (default: the newest earlier one that was deployed)
     pub revision: Option<u64>,
     /// Validate the rollback with the server; store nothing
     #[arg(long)]
@@ -282,9 +327,10 @@ pub struct RollbackArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = DEFAULTS_HELP)]
 pub struct UninstallArgs {
     /// Release name
-    pub name: String,
+    pub name: Option<String>,
     /// Keep the release's records, marked uninstalled
     #[arg(long)]
     pub keep_history: bool,
@@ -294,23 +340,26 @@ pub struct UninstallArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = DEFAULTS_HELP)]
 pub struct UnlockArgs {
     /// Release name
-    pub name: String,
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = DEFAULTS_HELP)]
 pub struct HistoryArgs {
     /// Release name
-    pub name: String,
+    pub name: Option<String>,
     #[arg(short = 'o', long, value_enum, default_value_t)]
     pub output: OutputFormat,
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = DEFAULTS_HELP)]
 pub struct StatusArgs {
     /// Release name
-    pub name: String,
+    pub name: Option<String>,
     /// Show this revision instead of the latest
     #[arg(long, value_name = "N")]
     pub revision: Option<u64>,
@@ -341,9 +390,10 @@ pub enum GetCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = DEFAULTS_HELP)]
 pub struct GetArgs {
     /// Release name
-    pub name: String,
+    pub name: Option<String>,
     /// Revision to show (default: the latest)
     #[arg(long, value_name = "N")]
     pub revision: Option<u64>,
@@ -369,11 +419,12 @@ pub enum DiffCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = DEFAULTS_HELP)]
 pub struct DiffUpgradeArgs {
     /// Release name
-    pub name: String,
+    pub name: Option<String>,
     /// Chart directory or .tgz
-    pub chart: PathBuf,
+    pub chart: Option<PathBuf>,
     /// Start from the previous revision's values, then apply the ones given now
     #[arg(long, conflicts_with = "reset_values")]
     pub reuse_values: bool,
@@ -390,10 +441,11 @@ pub struct DiffUpgradeArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = DEFAULTS_HELP)]
 pub struct DiffRollbackArgs {
     /// Release name
-    pub name: String,
-    /// Revision to restore (default: the one before the latest)
+    pub name: Option<String>,
+    /// Revision to restore (default: the newest earlier one that was deployed)
     pub revision: Option<u64>,
     #[command(flatten)]
     pub output: DiffOutputArgs,
@@ -416,6 +468,44 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ShowCommand {
+    /// Chart.yaml, as written
+    Chart(ShowArgs),
+    /// values.yaml, byte for byte
+    Values(ShowArgs),
+    /// The README (README.md, README.txt or README, in any case)
+    Readme(ShowArgs),
+    /// Chart.yaml, values.yaml and the README, separated by `---`
+    All(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = DEFAULTS_HELP)]
+pub struct ShowArgs {
+    /// Chart directory or .tgz
+    pub chart: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    /// Print the same as JSON
+    #[arg(short = 'o', long, value_enum)]
+    pub output: Option<VersionOutput>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum VersionOutput {
+    Json,
 }
 
 /// Output formats of read commands.

@@ -8,9 +8,12 @@ pub mod chart;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
+pub mod names;
+pub mod project;
 pub mod release;
 pub mod render;
 pub mod values;
+pub mod version;
 pub mod yaml;
 
 /// Formats an error and its causes for the terminal: `error: what failed: why`, with

@@ -8,12 +8,6 @@
 {{ name | trunc(length=63) | trim_end(pat="-") }}
 {%- endcomponent fullname %}
 
-{#- The namespace of every object: the namespace value when set, else the release's (-n).
-    The release record itself always stays in the release's namespace. -#}
-{% component namespace(@values, @release) -%}
-{{ values.namespace if values.namespace else release.namespace }}
-{%- endcomponent namespace %}
-
 {#- repository:tag@sha256:digest, or repository:tag without a digest. An empty tag means
     the chart's appVersion. -#}
 {% component image(image, app_version) -%}

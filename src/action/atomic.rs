@@ -94,6 +94,7 @@ async fn undo_failed(
                     history_max: atomic.history_max,
                     wait: Some(atomic.timeout),
                     force_conflicts: false,
+                    strict_refs: false,
                 },
             };
             let record = rollback_unlocked(session, &options).await?;

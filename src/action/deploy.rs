@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use super::preflight::check_references;
+use super::scope::{Scope, check_namespaces};
 use super::session::Session;
-use crate::chart::{Chart, package};
+use crate::chart::{Chart, Metadata, package};
 use crate::cluster::{
     ApplyOptions, Catalog, Cluster, ClusterError, Owner, Planned, WaitTarget, apply_all,
     delete_owned, dry_run_all, fetch_metadata, foreign_objects, plan, wait_until_ready,
@@ -30,6 +32,9 @@ pub struct DeployOptions {
     pub wait: Option<Duration>,
     /// Take over fields other field managers own (after `kubectl scale`, say).
     pub force_conflicts: bool,
+    /// A Secret or ConfigMap a workload refers to, that neither the chart renders nor the
+    /// namespace holds, is an error rather than a warning (install and upgrade).
+    pub strict_refs: bool,
 }
 
 /// A chart rendered for a new revision: what install and upgrade record and deploy.
@@ -105,6 +110,7 @@ pub async fn deploy_chart_revision(
     success_description: String,
     options: DeployOptions,
 ) -> anyhow::Result<Outcome> {
+    check_references(session, &content.rendered.manifests, options.strict_refs).await?;
     let record = content.record(revision, session.namespace())?;
     let manifest = record.manifest.clone();
     let notes = content.rendered.notes.clone();
@@ -206,6 +212,8 @@ pub struct Claimed {
 
 /// What applying a revision and comparing it with the cluster both start with: make the
 /// kinds of its objects and of the earlier revisions' resolvable, then plan and claim.
+/// With `chart`, objects it renders outside the release namespace are refused (as the
+/// cluster tells which kinds are namespaced); a rollback restores what was recorded.
 pub async fn plan_and_claim(
     session: &Session,
     catalog: &mut Catalog,
@@ -213,6 +221,7 @@ pub async fn plan_and_claim(
     history: &History,
     owner: Owner<'_>,
     take_ownership: bool,
+    chart: Option<&Metadata>,
 ) -> anyhow::Result<Claimed> {
     let previous = history.live_inventory();
     let api_versions = manifests.iter().map(|m| m.id.api_version.as_str());
@@ -222,6 +231,17 @@ pub async fn plan_and_claim(
         .await?;
     learn_crds(catalog, manifests);
     let mut planned = plan(catalog, manifests, owner)?;
+    if let Some(chart) = chart {
+        let scopes = manifests.iter().zip(&planned).map(|(manifest, planned)| {
+            let scope = if planned.kind.namespaced {
+                Scope::Namespaced
+            } else {
+                Scope::Cluster
+            };
+            (manifest, scope)
+        });
+        check_namespaces(chart, owner.namespace, scopes)?;
+    }
     let live = claim(session, &mut planned, owner, take_ownership).await?;
     Ok(Claimed {
         planned,
@@ -272,6 +292,12 @@ pub async fn deploy(
         pending.history,
         owner,
         options.take_ownership,
+        // A rollback puts back what was recorded, as it was.
+        pending
+            .record
+            .rollback_of
+            .is_none()
+            .then_some(&pending.record.chart),
     )
     .await?;
     // Nothing is half-applied: whatever the server would refuse stops the operation here.

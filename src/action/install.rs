@@ -20,10 +20,6 @@ use crate::release::{Need, Status, Timestamp};
 use crate::render::ReleaseInfo;
 use crate::values::ValueSource;
 
-/// Release names become object name prefixes and Secret names: DNS labels, short enough
-/// to leave room for suffixes.
-const MAX_RELEASE_NAME: usize = 53;
-
 pub struct InstallOptions<'a> {
     pub name: &'a str,
     pub chart: &'a Path,
@@ -112,17 +108,8 @@ pub(super) async fn install_unlocked(
 }
 
 pub fn check_release_name(name: &str) -> anyhow::Result<()> {
-    let valid = !name.is_empty()
-        && name.len() <= MAX_RELEASE_NAME
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
-    if !valid {
-        bail!(
-            "release name \"{name}\" is invalid: use at most {MAX_RELEASE_NAME} lowercase letters, digits and '-', starting and ending with a letter or digit"
-        );
+    match crate::names::release_name_problem(name) {
+        Some(problem) => bail!("{problem}"),
+        None => Ok(()),
     }
-    Ok(())
 }

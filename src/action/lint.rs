@@ -166,7 +166,7 @@ fn manifest_warnings(
     let effective_namespace = manifest.id.namespace.as_deref().unwrap_or(namespace);
     if is_namespaced(&manifest.id.kind) && effective_namespace == "default" {
         warnings.push(format!(
-            "{what}: goes into the \"default\" namespace; give the release its own (-n NAMESPACE or the chart's namespace value)"
+            "{what}: goes into the \"default\" namespace; give the release its own (-n NAMESPACE, or an environment of rchart.yaml)"
         ));
     }
     warnings

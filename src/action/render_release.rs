@@ -1,5 +1,6 @@
 //! The pipeline every command that renders shares: values, schema, templates.
 
+use super::scope::{OfflineScopes, StrayObjects, check_namespaces};
 use crate::chart::Chart;
 use crate::render::{self, Capabilities, ReleaseInfo, Rendered};
 use crate::values::{self, ResolvedValues, ValueSource, ValuesError};
@@ -16,10 +17,13 @@ pub enum RenderReleaseError {
     Values(#[from] ValuesError),
     #[error(transparent)]
     Render(#[from] render::RenderError),
+    #[error(transparent)]
+    Namespace(#[from] StrayObjects),
 }
 
 /// Merges the chart defaults with `sources`, validates them against the chart's schema,
-/// and renders the templates.
+/// and renders the templates. Objects that the chart puts outside the release namespace
+/// are refused where it can be told offline ([`super::scope`]).
 pub fn render_release(
     chart: &Chart,
     sources: &[ValueSource],
@@ -42,5 +46,11 @@ pub fn render_resolved(
         schema.validate(&values.merged)?;
     }
     let rendered = render::render(chart, &values.merged, release, capabilities)?;
+    let scopes = OfflineScopes::new(&rendered.manifests);
+    check_namespaces(
+        &chart.metadata,
+        &release.namespace,
+        rendered.manifests.iter().map(|m| (m, scopes.scope(&m.id))),
+    )?;
     Ok(RenderedRelease { values, rendered })
 }

@@ -35,22 +35,45 @@ const FILES: &[(&str, &str)] = &[
     ),
 ];
 
-/// Creates the chart directory `name` under `parent`. Refuses to touch an existing path.
-pub fn create(parent: &Path, name: &str) -> anyhow::Result<PathBuf> {
+/// Creates the chart at `path`, named after its last part, as `helm create` does:
+/// `path/to/shop` is the chart "shop" in `path/to/shop`. Missing parents are created.
+/// Refuses to touch an existing path. With `project`, also writes a project file and its
+/// values files next to the chart (see [`project_files`]); nothing is written unless
+/// every file can be.
+pub fn create(path: &Path, project: bool) -> anyhow::Result<Created> {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        bail!(
+            "{}: name the directory to create, e.g. charts/shop",
+            path.display()
+        );
+    };
     if let Err(problem) = crate::chart::metadata::check_name(name) {
         bail!("chart name {problem}");
     }
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
     let root = parent.join(name);
-    if root.exists() {
+    let extra = if project {
+        project_files(name)
+    } else {
+        Vec::new()
+    };
+    if let Some(existing) = std::iter::once(root.clone())
+        .chain(extra.iter().map(|(file, _)| parent.join(file)))
+        .find(|path| path.exists())
+    {
         bail!(
             "{} already exists; choose another name or remove it",
-            root.display()
+            existing.display()
         );
     }
+    std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
     // Build in a sibling temporary directory, then rename: no half-created chart on error.
     let staging = tempfile::Builder::new()
         .prefix(&format!(".{name}-"))
-        .tempdir_in(parent)
+        .tempdir_in(&parent)
         .with_context(|| format!("creating a directory in {}", parent.display()))?;
     for (path, content) in FILES {
         let target = staging.path().join(path);
@@ -62,5 +85,60 @@ pub fn create(parent: &Path, name: &str) -> anyhow::Result<PathBuf> {
     }
     let staged = staging.keep();
     std::fs::rename(&staged, &root).with_context(|| format!("creating {}", root.display()))?;
-    Ok(root)
+    let mut written = Vec::new();
+    for (file, content) in &extra {
+        let target = parent.join(file);
+        let result = target
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&target, content));
+        if let Err(error) = result {
+            let _ = std::fs::remove_dir_all(&root);
+            for done in &written {
+                let _ = std::fs::remove_file(done);
+            }
+            return Err(error).with_context(|| format!("writing {}", target.display()));
+        }
+        written.push(target);
+    }
+    Ok(Created {
+        chart: root,
+        project: written,
+    })
+}
+
+/// What `rchart create` wrote.
+pub struct Created {
+    pub chart: PathBuf,
+    /// The project file and its values files, with `--project`.
+    pub project: Vec<PathBuf>,
+}
+
+/// A project file for the chart `name` beside it, with a dev and a prod environment, and
+/// their values files: paths relative to the chart's parent directory, and contents.
+fn project_files(name: &str) -> Vec<(String, String)> {
+    let project = format!(
+        "# What rchart commands run here use when arguments are left out (docs/project.md):\n\
+         #   rchart install -f values/prod.yaml    installs release {name} into namespace {name}\n\
+         release: {name}\n\
+         chart: {name}\n\
+         environments:\n  \
+         dev:  {{ namespace: {name}-dev, values: [values/dev.yaml] }}\n  \
+         prod: {{ namespace: {name},     values: [values/prod.yaml] }}\n"
+    );
+    let values = |environment: &str, namespace: &str| {
+        format!(
+            "# {environment}: laid over {name}/values.yaml.\n\
+             #   rchart install -f values/{environment}.yaml    (namespace {namespace}, from rchart.yaml)\n\
+             #   rchart upgrade -f values/{environment}.yaml\n"
+        )
+    };
+    vec![
+        (crate::project::PROJECT_FILE.to_string(), project),
+        (
+            "values/dev.yaml".to_string(),
+            values("dev", &format!("{name}-dev")),
+        ),
+        ("values/prod.yaml".to_string(), values("prod", name)),
+    ]
 }

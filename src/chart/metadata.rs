@@ -1,5 +1,7 @@
 //! `Chart.yaml`: the chart's name, version and descriptive metadata.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -38,6 +40,9 @@ pub struct Metadata {
     pub maintainers: Vec<Maintainer>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kube_version: Option<String>,
+    /// Free-form notes for tools; rchart reads `rchart.io/multi-namespace`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,6 +76,7 @@ const KNOWN_FIELDS: &[&str] = &[
     "sources",
     "maintainers",
     "kubeVersion",
+    "annotations",
 ];
 
 /// A problem with `Chart.yaml`; the message names the field.
@@ -183,6 +189,7 @@ impl Metadata {
             sources: string_list(fields, "sources")?,
             maintainers: maintainers(fields)?,
             kube_version,
+            annotations: annotations(fields)?,
         })
     }
 
@@ -199,6 +206,7 @@ impl Metadata {
             "sources": self.sources,
             "maintainers": self.maintainers,
             "kube_version": self.kube_version,
+            "annotations": self.annotations,
         })
     }
 }
@@ -258,6 +266,30 @@ fn string_list(fields: &Map<String, Value>, field: &str) -> Result<Vec<String>, 
         Some(other) => Err(invalid(
             field,
             format!("expected a list of strings, found {}", json_type(other)),
+        )),
+    }
+}
+
+/// A mapping of strings, as Kubernetes annotations are: `"true"`, not `true`.
+fn annotations(fields: &Map<String, Value>) -> Result<BTreeMap<String, String>, MetadataError> {
+    match fields.get("annotations") {
+        None | Some(Value::Null) => Ok(BTreeMap::new()),
+        Some(Value::Object(entries)) => entries
+            .iter()
+            .map(|(key, value)| match value {
+                Value::String(text) => Ok((key.clone(), text.clone())),
+                other => Err(invalid(
+                    &format!("annotations.{key}"),
+                    format!(
+                        "expected a string, found {} (quote the value)",
+                        json_type(other)
+                    ),
+                )),
+            })
+            .collect(),
+        Some(other) => Err(invalid(
+            "annotations",
+            format!("expected a mapping of strings, found {}", json_type(other)),
         )),
     }
 }

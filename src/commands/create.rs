@@ -4,7 +4,10 @@ use crate::cli::CreateArgs;
 use super::Outcome;
 
 pub fn run(args: CreateArgs) -> anyhow::Result<Outcome> {
-    let root = create(std::path::Path::new("."), &args.name)?;
-    outln!("Created chart {}", root.display());
+    let created = create(&args.path, args.project)?;
+    outln!("Created chart {}", created.chart.display());
+    for file in &created.project {
+        outln!("Created {}", file.display());
+    }
     Ok(Outcome::Success)
 }

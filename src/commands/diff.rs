@@ -10,8 +10,9 @@ use crate::action::upgrade::ValuesMode;
 use crate::cli::{
     ColorChoice, DiffCommand, DiffOutputArgs, DiffRollbackArgs, DiffUpgradeArgs, GlobalArgs,
 };
+use crate::project::{Workspace, name_or_revision};
 
-use super::{Outcome, block_on, open_session};
+use super::{Outcome, block_on, chart_release, open_release_session, open_session};
 
 pub fn run(global: &GlobalArgs, command: DiffCommand) -> anyhow::Result<Outcome> {
     match command {
@@ -21,12 +22,14 @@ pub fn run(global: &GlobalArgs, command: DiffCommand) -> anyhow::Result<Outcome>
 }
 
 fn upgrade(global: &GlobalArgs, args: DiffUpgradeArgs) -> anyhow::Result<Outcome> {
+    let workspace = Workspace::current()?;
+    let target = chart_release(global, &workspace, args.name, args.chart, &args.values)?;
     let report = block_on(async {
-        let session = open_session(global).await?;
+        let session = open_session(global, &workspace, target.selection).await?;
         let options = DiffUpgradeOptions {
-            name: &args.name,
-            chart: &args.chart,
-            sources: &args.values.sources,
+            name: &target.name,
+            chart: &target.chart,
+            sources: &target.sources,
             values_mode: ValuesMode::from_reuse_flag(args.reuse_values),
             take_ownership: args.take_ownership,
         };
@@ -36,13 +39,16 @@ fn upgrade(global: &GlobalArgs, args: DiffUpgradeArgs) -> anyhow::Result<Outcome
 }
 
 fn rollback(global: &GlobalArgs, args: DiffRollbackArgs) -> anyhow::Result<Outcome> {
+    let workspace = Workspace::current()?;
+    let (name, revision) = name_or_revision(args.name, args.revision)?;
+    let name = workspace.release_name(name.as_deref(), None)?;
     let report = block_on(async {
-        let session = open_session(global).await?;
+        let session = open_release_session(global, &workspace, &name).await?;
         diff_rollback(
             &session,
             &DiffRollbackOptions {
-                name: &args.name,
-                revision: args.revision,
+                name: &name,
+                revision,
             },
         )
         .await

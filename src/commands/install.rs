@@ -4,17 +4,26 @@ use crate::action::atomic::AtomicOptions;
 use crate::action::deploy::DeployOptions;
 use crate::action::install::{InstallOptions, Outcome as DeployOutcome, install};
 use crate::cli::{DeployArgs, GlobalArgs, InstallArgs};
+use crate::project::Workspace;
 use crate::release::ReleaseRecord;
 
-use super::{Outcome, block_on, open_session};
+use super::{Outcome, block_on, chart_release, open_session};
 
 pub fn run(global: &GlobalArgs, args: InstallArgs) -> anyhow::Result<Outcome> {
+    let workspace = Workspace::current()?;
+    let target = chart_release(
+        global,
+        &workspace,
+        args.name,
+        args.chart,
+        &args.deploy.values,
+    )?;
     block_on(async {
-        let session = open_session(global).await?;
+        let session = open_session(global, &workspace, target.selection).await?;
         let options = InstallOptions {
-            name: &args.name,
-            chart: &args.chart,
-            sources: &args.deploy.values.sources,
+            name: &target.name,
+            chart: &target.chart,
+            sources: &target.sources,
             description: args.deploy.description.as_deref(),
             create_namespace: args.deploy.create_namespace,
             atomic: atomic_options(&args.deploy),
@@ -34,6 +43,7 @@ pub(super) fn deploy_options(args: &DeployArgs) -> DeployOptions {
         // --atomic implies --wait.
         wait: (args.wait.wait || args.wait.atomic).then_some(args.wait.timeout),
         force_conflicts: args.ownership.force_conflicts,
+        strict_refs: args.strict_refs,
     }
 }
 

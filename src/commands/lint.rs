@@ -1,10 +1,21 @@
 use crate::action::lint::{LintOptions, Severity, lint};
 use crate::cli::{GlobalArgs, LintArgs};
+use crate::project::Workspace;
 use crate::values::ValueSource;
 
-use super::Outcome;
+use super::{Outcome, environment};
 
 pub fn run(global: &GlobalArgs, args: LintArgs) -> anyhow::Result<Outcome> {
+    let workspace = Workspace::current()?;
+    let chart = workspace.chart(args.chart.as_deref())?;
+    let selection = environment(global, &workspace, &args.values.files)?;
+    // Each environment file is linted as the files given with -f are.
+    let mut values_files: Vec<std::path::PathBuf> = selection
+        .iter()
+        .flat_map(|s| s.environment.values.iter().map(|v| v.path.clone()))
+        .collect();
+    values_files.extend(args.values.files.iter().cloned());
+    let namespace = super::offline_namespace(global, &workspace, selection);
     let overrides: Vec<ValueSource> = args
         .values
         .sources
@@ -13,12 +24,12 @@ pub fn run(global: &GlobalArgs, args: LintArgs) -> anyhow::Result<Outcome> {
         .cloned()
         .collect();
     let findings = lint(&LintOptions {
-        chart: &args.chart,
-        values_files: &args.values.files,
+        chart: &chart,
+        values_files: &values_files,
         overrides: &overrides,
-        namespace: global.namespace.as_deref().unwrap_or("default"),
+        namespace: &namespace,
     });
-    outln!("==> Linting {}", args.chart.display());
+    outln!("==> Linting {}", chart.display());
     for finding in &findings {
         outln!("{finding}");
     }

@@ -17,6 +17,7 @@ macro_rules! out {
     }};
 }
 
+mod completion;
 mod create;
 mod diff;
 mod install;
@@ -27,16 +28,20 @@ pub mod progress;
 mod query;
 mod report;
 mod rollback;
+mod show;
 mod template;
 mod uninstall;
 mod unlock;
 mod upgrade;
+mod version;
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use crate::action::session::{Session, Target};
+use crate::action::session::Session;
+use crate::action::target::{self, TargetRequest};
 use crate::cli::{Cli, Command, GlobalArgs};
+use crate::project::{Selection, Workspace};
 
 /// How a successful run ends; errors are reported by `main`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +69,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Package(args) => package::run(args),
         Command::Lint(args) => lint::run(&cli.global, args),
         Command::Create(args) => create::run(args),
+        Command::Show(command) => show::run(command),
+        Command::Completion(args) => completion::run(args),
+        Command::Version(args) => version::run(args),
         Command::Install(args) => install::run(&cli.global, args),
         Command::Upgrade(args) => upgrade::run(&cli.global, args),
         Command::Rollback(args) => rollback::run(&cli.global, args),
@@ -86,16 +94,126 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
         .block_on(future)
 }
 
-/// A session on the cluster the global flags name, reporting on stderr.
-async fn open_session(global: &GlobalArgs) -> anyhow::Result<Session> {
-    let target = Target {
+/// A session where the global flags and the environment `-e` or the `-f` files chose,
+/// reporting on stderr. Within a project without either, the kube context's namespace.
+async fn open_session(
+    global: &GlobalArgs,
+    workspace: &Workspace,
+    selection: Option<Selection<'_>>,
+) -> anyhow::Result<Session> {
+    let request = target_request(global, workspace, selection, None);
+    target::open_session(&request, Arc::new(report::StderrReporter)).await
+}
+
+/// A session for a command on the existing release `name`: given no `-n` and no `-e`, in
+/// the project environment whose namespace holds it.
+async fn open_release_session(
+    global: &GlobalArgs,
+    workspace: &Workspace,
+    name: &str,
+) -> anyhow::Result<Session> {
+    let selection = workspace.environment(global.environment.as_deref(), &[], false)?;
+    let request = target_request(global, workspace, selection, Some(name));
+    target::open_session(&request, Arc::new(report::StderrReporter)).await
+}
+
+fn target_request<'a>(
+    global: &'a GlobalArgs,
+    workspace: &'a Workspace,
+    selection: Option<Selection<'a>>,
+    find_release: Option<&'a str>,
+) -> TargetRequest<'a> {
+    TargetRequest {
         kubeconfig: global.kubeconfig.as_deref(),
         context: global.kube_context.as_deref(),
         namespace: global.namespace.as_deref(),
         lock_timeout: global.lock_timeout,
         concurrency: global.concurrency,
-    };
-    Session::open(&target, Arc::new(report::StderrReporter)).await
+        project: workspace.project.as_ref(),
+        selection,
+        find_release,
+    }
+}
+
+/// The environment `-e` names, or the one every `-f` file belongs to.
+fn environment<'w>(
+    global: &GlobalArgs,
+    workspace: &'w Workspace,
+    files: &[std::path::PathBuf],
+) -> anyhow::Result<Option<Selection<'w>>> {
+    Ok(workspace.environment(
+        global.environment.as_deref(),
+        files,
+        global.namespace.is_some(),
+    )?)
+}
+
+/// The namespace of a command that needs no cluster (`template`, `lint`): `-n`, else the
+/// environment's, else "default". Within a project, the choice is shown on stderr.
+fn offline_namespace(
+    global: &GlobalArgs,
+    workspace: &Workspace,
+    selection: Option<Selection<'_>>,
+) -> String {
+    if let Some(namespace) = &global.namespace {
+        return namespace.clone();
+    }
+    if let Some(selection) = selection {
+        eprintln!(
+            "namespace {} (environment {})",
+            selection.environment.namespace, selection.environment.name
+        );
+        return selection.environment.namespace.clone();
+    }
+    if workspace.project.is_some() {
+        eprintln!(
+            "namespace default (no environment chosen: -e, or -f with an environment's values file)"
+        );
+    }
+    "default".to_string()
+}
+
+/// What a command that renders a chart for a release works on, defaults filled in.
+struct ChartRelease<'w> {
+    name: String,
+    chart: std::path::PathBuf,
+    selection: Option<Selection<'w>>,
+    /// The environment's values files first, then the command's own values flags.
+    sources: Vec<crate::values::ValueSource>,
+}
+
+/// `[NAME] [CHART]` and the values flags of install, upgrade and diff upgrade, with the
+/// defaults of the workspace.
+fn chart_release<'w>(
+    global: &GlobalArgs,
+    workspace: &'w Workspace,
+    name: Option<String>,
+    chart: Option<std::path::PathBuf>,
+    values: &crate::cli::ValuesArgs,
+) -> anyhow::Result<ChartRelease<'w>> {
+    let (name, chart) = crate::project::name_or_chart(name, chart);
+    let name = workspace.release_name(name.as_deref(), chart.as_deref())?;
+    let chart = workspace.chart(chart.as_deref())?;
+    let selection = environment(global, workspace, &values.files)?;
+    let sources = values_sources(workspace, selection, &values.sources);
+    Ok(ChartRelease {
+        name,
+        chart,
+        selection,
+        sources,
+    })
+}
+
+/// The values a command renders with: the environment's files first, then its own.
+fn values_sources(
+    workspace: &Workspace,
+    selection: Option<Selection<'_>>,
+    sources: &[crate::values::ValueSource],
+) -> Vec<crate::values::ValueSource> {
+    match selection {
+        Some(selection) => selection.values_sources(&workspace.cwd, sources),
+        None => sources.to_vec(),
+    }
 }
 
 /// Prints chart warnings to stderr, where they do not mix with manifests.

@@ -1,11 +1,13 @@
 use crate::action::package::{PackageOptions, mtime_from_env, package};
 use crate::cli::{PackageArgs, PackageOutput};
+use crate::project::Workspace;
 
 use super::Outcome;
 
 pub fn run(args: PackageArgs) -> anyhow::Result<Outcome> {
+    let chart = Workspace::current()?.chart(args.chart.as_deref())?;
     let packaged = package(&PackageOptions {
-        chart_dir: &args.chart,
+        chart_dir: &chart,
         destination: &args.destination,
         version: args.version.as_deref(),
         app_version: args.app_version.as_deref(),

@@ -2,15 +2,18 @@
 
 use crate::action::query::{self, RevisionSummary};
 use crate::cli::{GetCommand, GlobalArgs, HistoryArgs, ListArgs, OutputFormat, StatusArgs};
+use crate::project::Workspace;
 use crate::render::parse_multi_document;
 
 use super::output::{print_structured, print_table};
-use super::{Outcome, block_on, open_session};
+use super::{Outcome, block_on, environment, open_release_session, open_session};
 
 pub fn history(global: &GlobalArgs, args: HistoryArgs) -> anyhow::Result<Outcome> {
+    let workspace = Workspace::current()?;
+    let name = workspace.release_name(args.name.as_deref(), None)?;
     block_on(async {
-        let session = open_session(global).await?;
-        let view = query::history(&session, &args.name).await?;
+        let session = open_release_session(global, &workspace, &name).await?;
+        let view = query::history(&session, &name).await?;
         if !print_structured(args.output, &view.revisions)? {
             let rows = view
                 .revisions
@@ -43,8 +46,10 @@ pub fn history(global: &GlobalArgs, args: HistoryArgs) -> anyhow::Result<Outcome
 }
 
 pub fn list(global: &GlobalArgs, args: ListArgs) -> anyhow::Result<Outcome> {
+    let workspace = Workspace::current()?;
+    let selection = environment(global, &workspace, &[])?;
     block_on(async {
-        let session = open_session(global).await?;
+        let session = open_session(global, &workspace, selection).await?;
         let view = query::list(&session, args.all_namespaces, args.all).await?;
         if !print_structured(args.output, &view.revisions)? {
             let rows = view.revisions.iter().map(list_row).collect::<Vec<_>>();
@@ -78,9 +83,11 @@ fn list_row(r: &RevisionSummary) -> Vec<String> {
 }
 
 pub fn status(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<Outcome> {
+    let workspace = Workspace::current()?;
+    let name = workspace.release_name(args.name.as_deref(), None)?;
     block_on(async {
-        let session = open_session(global).await?;
-        let record = query::revision(&session, &args.name, args.revision).await?;
+        let session = open_release_session(global, &workspace, &name).await?;
+        let record = query::revision(&session, &name, args.revision).await?;
         let view = query::status_view(&record);
         if !print_structured(args.output, &view)? {
             outln!("NAME: {}", view.summary.name);
@@ -108,11 +115,17 @@ pub fn status(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<Outcome> 
 }
 
 pub fn get(global: &GlobalArgs, command: GetCommand) -> anyhow::Result<Outcome> {
+    let workspace = Workspace::current()?;
+    let name = match &command {
+        GetCommand::Values(args) => &args.get.name,
+        GetCommand::Manifest(args) | GetCommand::Notes(args) => &args.name,
+    };
+    let name = workspace.release_name(name.as_deref(), None)?;
     block_on(async {
-        let session = open_session(global).await?;
+        let session = open_release_session(global, &workspace, &name).await?;
         match command {
             GetCommand::Values(args) => {
-                let record = query::revision(&session, &args.get.name, args.get.revision).await?;
+                let record = query::revision(&session, &name, args.get.revision).await?;
                 let values = if args.all {
                     &record.merged_values
                 } else {
@@ -131,7 +144,7 @@ pub fn get(global: &GlobalArgs, command: GetCommand) -> anyhow::Result<Outcome> 
                 }
             }
             GetCommand::Manifest(args) => {
-                let record = query::revision(&session, &args.name, args.revision).await?;
+                let record = query::revision(&session, &name, args.revision).await?;
                 match args.output {
                     OutputFormat::Json => {
                         let objects = parse_multi_document(&record.chart.name, &record.manifest)?
@@ -144,7 +157,7 @@ pub fn get(global: &GlobalArgs, command: GetCommand) -> anyhow::Result<Outcome> 
                 }
             }
             GetCommand::Notes(args) => {
-                let record = query::revision(&session, &args.name, args.revision).await?;
+                let record = query::revision(&session, &name, args.revision).await?;
                 let notes = record.notes.unwrap_or_default();
                 match args.output {
                     OutputFormat::Json => outln!("{}", serde_json::json!({ "notes": notes })),

@@ -3,16 +3,20 @@
 use crate::action::deploy::DeployOptions;
 use crate::action::rollback::{RollbackOptions, rollback};
 use crate::cli::{GlobalArgs, RollbackArgs};
+use crate::project::{Workspace, name_or_revision};
 
 use super::install::print_summary;
-use super::{Outcome, block_on, open_session};
+use super::{Outcome, block_on, open_release_session};
 
 pub fn run(global: &GlobalArgs, args: RollbackArgs) -> anyhow::Result<Outcome> {
+    let workspace = Workspace::current()?;
+    let (name, revision) = name_or_revision(args.name, args.revision)?;
+    let name = workspace.release_name(name.as_deref(), None)?;
     block_on(async {
-        let session = open_session(global).await?;
+        let session = open_release_session(global, &workspace, &name).await?;
         let options = RollbackOptions {
-            name: &args.name,
-            revision: args.revision,
+            name: &name,
+            revision,
             description: args.description.as_deref(),
             deploy: DeployOptions {
                 take_ownership: args.ownership.take_ownership,
@@ -20,6 +24,7 @@ pub fn run(global: &GlobalArgs, args: RollbackArgs) -> anyhow::Result<Outcome> {
                 history_max: args.history.history_max,
                 wait: args.wait.then_some(args.timeout),
                 force_conflicts: args.ownership.force_conflicts,
+                strict_refs: false,
             },
         };
         let record = rollback(&session, &options).await?;

@@ -7,26 +7,32 @@ use anyhow::{Context, bail};
 use crate::action::render_release::render_release;
 use crate::chart::Chart;
 use crate::cli::{GlobalArgs, TemplateArgs};
+use crate::project::{Workspace, name_or_chart};
 use crate::render::{Capabilities, Manifest, ReleaseInfo, to_multi_document};
 
-use super::{Outcome, print_warnings};
-
-/// The release name `rchart template` uses when none is given, as Helm does.
-const DEFAULT_RELEASE_NAME: &str = "release-name";
+use super::{Outcome, environment, print_warnings, values_sources};
 
 pub fn run(global: &GlobalArgs, args: TemplateArgs) -> anyhow::Result<Outcome> {
-    let (name, chart_path) = match args.name_and_chart.as_slice() {
-        [chart] => (DEFAULT_RELEASE_NAME, chart),
-        [name, chart] => (name.as_str(), chart),
-        _ => unreachable!("clap takes one or two values"),
-    };
-    let chart = Chart::load(Path::new(chart_path))?;
+    let workspace = Workspace::current()?;
+    let (name, given_chart) = name_or_chart(args.name, args.chart);
+    let chart_path = workspace.chart(given_chart.as_deref())?;
+    let selection = environment(global, &workspace, &args.values.files)?;
+    let sources = values_sources(&workspace, selection, &args.values.sources);
+    let namespace = super::offline_namespace(global, &workspace, selection);
+    let chart = Chart::load(&chart_path)?;
     print_warnings(&chart.warnings);
+    // As Workspace::release_name, with the chart already loaded.
+    let name = name
+        .or_else(|| {
+            workspace
+                .project_release(given_chart.as_deref())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| chart.metadata.name.clone());
     let capabilities = Capabilities::offline(args.kube_version.as_deref(), &args.api_versions)
         .map_err(|e| anyhow::anyhow!("--kube-version: {e}"))?;
-    let namespace = global.namespace.as_deref().unwrap_or("default");
-    let release = ReleaseInfo::new(name, namespace, 1, args.is_upgrade);
-    let rendered = render_release(&chart, &args.values.sources, &release, &capabilities)
+    let release = ReleaseInfo::new(&name, &namespace, 1, args.is_upgrade);
+    let rendered = render_release(&chart, &sources, &release, &capabilities)
         .with_context(|| format!("rendering chart \"{}\"", chart.metadata.name))?
         .rendered;
 

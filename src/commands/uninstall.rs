@@ -2,14 +2,17 @@
 
 use crate::action::uninstall::{UninstallOptions, uninstall};
 use crate::cli::{GlobalArgs, UninstallArgs};
+use crate::project::Workspace;
 
-use super::{Outcome, block_on, open_session};
+use super::{Outcome, block_on, open_release_session};
 
 pub fn run(global: &GlobalArgs, args: UninstallArgs) -> anyhow::Result<Outcome> {
+    let workspace = Workspace::current()?;
+    let name = workspace.release_name(args.name.as_deref(), None)?;
     block_on(async {
-        let session = open_session(global).await?;
+        let session = open_release_session(global, &workspace, &name).await?;
         let options = UninstallOptions {
-            name: &args.name,
+            name: &name,
             keep_history: args.keep_history,
             description: args.description.as_deref(),
         };
@@ -20,7 +23,7 @@ pub fn run(global: &GlobalArgs, args: UninstallArgs) -> anyhow::Result<Outcome> 
         for id in &result.foreign {
             outln!("left alone (now owned by something else): {id}");
         }
-        outln!("release \"{}\" uninstalled", args.name);
+        outln!("release \"{name}\" uninstalled");
         Ok(Outcome::Success)
     })
 }

@@ -2,17 +2,26 @@
 
 use crate::action::upgrade::{UpgradeOptions, ValuesMode, upgrade};
 use crate::cli::{GlobalArgs, UpgradeArgs};
+use crate::project::Workspace;
 
 use super::install::{atomic_options, deploy_options, print_deploy_outcome};
-use super::{Outcome, block_on, open_session};
+use super::{Outcome, block_on, chart_release, open_session};
 
 pub fn run(global: &GlobalArgs, args: UpgradeArgs) -> anyhow::Result<Outcome> {
+    let workspace = Workspace::current()?;
+    let target = chart_release(
+        global,
+        &workspace,
+        args.name,
+        args.chart,
+        &args.deploy.values,
+    )?;
     block_on(async {
-        let session = open_session(global).await?;
+        let session = open_session(global, &workspace, target.selection).await?;
         let options = UpgradeOptions {
-            name: &args.name,
-            chart: &args.chart,
-            sources: &args.deploy.values.sources,
+            name: &target.name,
+            chart: &target.chart,
+            sources: &target.sources,
             values_mode: ValuesMode::from_reuse_flag(args.reuse_values),
             install: args.install,
             description: args.deploy.description.as_deref(),

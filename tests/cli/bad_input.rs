@@ -251,3 +251,54 @@ fn an_object_rendered_twice_names_both_templates() {
         &["ConfigMap same is rendered twice, by templates/a.yaml and by templates/b.yaml"],
     );
 }
+
+/// Project files that are wrong: one line naming the file, the line and the key, exit
+/// code 1, and not a single request to the cluster, whatever the command.
+#[test]
+fn bad_project_files_name_the_file_line_and_key_and_change_nothing() {
+    let cases = [
+        (
+            "unknown-key.yaml",
+            "error: rchart.yaml:5: environments.prod.kubecontext: unknown key (expected namespace, values and kubeContext)",
+        ),
+        (
+            "missing-values-file.yaml",
+            "error: rchart.yaml:9: environments.prod.values[1]: values/prod-secrets.yaml does not exist (paths are relative to ",
+        ),
+        (
+            "values-file-in-two-environments.yaml",
+            "error: rchart.yaml:5: environments.prod.values[0]: values/staging.yaml is listed under environments staging and prod; a values file belongs to one environment, so that -f values/staging.yaml can select it",
+        ),
+        (
+            "environment-without-namespace.yaml",
+            "error: rchart.yaml:5: environments.prod: missing key \"namespace\": every environment names the namespace its release lives in",
+        ),
+    ];
+    let cluster = crate::support::TestCluster::start();
+    cluster.create_namespace("backend");
+    let before = cluster.server.resource_version();
+    for (case, expected) in cases {
+        let layout = crate::project::Layout::copy();
+        let text = std::fs::read_to_string(bad(&format!("project/{case}"))).unwrap();
+        layout.write("rchart.yaml", &text);
+        for args in [
+            &["install", "-f", "values/prod.yaml"][..],
+            &["rollback", "2"],
+            &["template"],
+            &["package"],
+        ] {
+            let output = crate::project::rchart_in(&cluster, &layout, args);
+            let stderr = stderr_of(&output);
+            assert_eq!(output.status.code(), Some(1), "{case} {args:?}: {stderr}");
+            assert!(
+                stderr.starts_with(expected),
+                "{case} {args:?}:\n  expected: {expected}\n  got:      {stderr}"
+            );
+            assert_eq!(stderr.lines().count(), 1, "{case} {args:?}: {stderr}");
+            assert!(output.stdout.is_empty(), "{case} {args:?}");
+        }
+    }
+    assert_eq!(cluster.server.resource_version(), before, "nothing changed");
+    assert!(cluster.server.requests().is_empty(), "not even a read");
+    assert!(cluster.records("backend").is_empty());
+}

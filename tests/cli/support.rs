@@ -4,14 +4,25 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
-/// The `rchart` binary with an environment that cannot leak in from the machine.
+/// The `rchart` binary with an environment that cannot leak in from the machine. It runs
+/// outside any project, in an empty directory that is a repository root of its own, so
+/// that the repository's rchart.yaml gives no defaults: tests name what they use, and
+/// `project.rs` runs inside project layouts of its own.
 pub fn rchart() -> Command {
     let mut command = Command::cargo_bin("rchart").expect("the rchart binary is built");
     command
         .env_remove("KUBECONFIG")
         .env_remove("SOURCE_DATE_EPOCH")
-        .env("NO_COLOR", "1");
+        .env("NO_COLOR", "1")
+        .current_dir(outside_any_project());
     command
+}
+
+/// An empty directory holding only `.git`, where the search for rchart.yaml stops.
+fn outside_any_project() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("outside-any-project");
+    std::fs::create_dir_all(dir.join(".git")).unwrap();
+    dir
 }
 
 pub fn fixture(path: &str) -> PathBuf {
@@ -67,7 +78,7 @@ pub fn chart_copy(fixture_path: &str) -> (tempfile::TempDir, PathBuf) {
     (temp, target)
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
@@ -116,7 +127,12 @@ impl TestCluster {
 
     /// Runs `rchart ARGS`, asserting success; returns stdout.
     pub fn run(&self, args: &[&str]) -> String {
-        let output = self.rchart().args(args).output().unwrap();
+        self.run_in(&outside_any_project(), args).0
+    }
+
+    /// Runs `rchart ARGS` in `dir`, asserting success; returns stdout and stderr.
+    pub fn run_in(&self, dir: &Path, args: &[&str]) -> (String, String) {
+        let output = self.rchart().current_dir(dir).args(args).output().unwrap();
         assert!(
             output.status.success(),
             "rchart {} failed:\n{}{}",
@@ -124,12 +140,17 @@ impl TestCluster {
             stdout_of(&output),
             stderr_of(&output)
         );
-        stdout_of(&output)
+        (stdout_of(&output), stderr_of(&output))
     }
 
     /// Runs `rchart ARGS`, asserting exit code 1; returns stderr.
     pub fn fail(&self, args: &[&str]) -> String {
-        let output = self.rchart().args(args).output().unwrap();
+        self.fail_in(&outside_any_project(), args)
+    }
+
+    /// Runs `rchart ARGS` in `dir`, asserting exit code 1; returns stderr.
+    pub fn fail_in(&self, dir: &Path, args: &[&str]) -> String {
+        let output = self.rchart().current_dir(dir).args(args).output().unwrap();
         assert_eq!(
             output.status.code(),
             Some(1),

@@ -35,6 +35,7 @@ pub(super) async fn compare(
         proposal.history,
         owner,
         proposal.take_ownership,
+        proposal.chart,
     )
     .await?;
     let live_objects = fetch_live(cluster, &planned).await?;

@@ -19,6 +19,7 @@ use serde_json::Value;
 use super::rollback::{rollback_target, target_manifests};
 use super::session::Session;
 use super::upgrade::{ValuesMode, prepare_upgrade};
+use crate::chart::Metadata;
 use crate::cluster::Catalog;
 use crate::release::{History, Need};
 use crate::render::{Manifest, ResourceId};
@@ -144,6 +145,7 @@ pub async fn diff_upgrade(
         manifests: &rendered.manifests,
         history: &history,
         take_ownership: options.take_ownership,
+        chart: Some(&prepared.content.chart.metadata),
     };
     let resources = compare::compare(session, proposal).await?;
     Ok(DiffReport {
@@ -169,6 +171,7 @@ pub async fn diff_rollback(
         manifests: &manifests,
         history: &history,
         take_ownership: false,
+        chart: None,
     };
     let resources = compare::compare(session, proposal).await?;
     Ok(DiffReport {
@@ -186,6 +189,9 @@ struct Proposal<'a> {
     /// The release's history before the proposed revision, for the prune inventory.
     history: &'a History,
     take_ownership: bool,
+    /// The chart rendered for an upgrade, whose objects must stay in the release
+    /// namespace; `None` for a rollback, which restores what was recorded.
+    chart: Option<&'a Metadata>,
 }
 
 /// The history of a release that is installed now: an uninstalled one has nothing live
