@@ -15,14 +15,40 @@ pub const KUBERNETES_VERSION: (&str, &str) = ("1", "34");
 pub const AGGREGATED_CONTENT_TYPE: &str =
     "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 
+/// How `/api` and `/apis` answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DiscoveryMode {
+    /// An aggregated `APIGroupDiscoveryList` when the client asks for one, as
+    /// Kubernetes 1.27 and later do.
+    #[default]
+    Aggregated,
+    /// Always the plain `APIVersions` / `APIGroupList`, whatever the Accept
+    /// header asks for, as Kubernetes before 1.27 and many proxies do.
+    Legacy,
+}
+
+impl std::str::FromStr for DiscoveryMode {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "aggregated" => Ok(DiscoveryMode::Aggregated),
+            "legacy" => Ok(DiscoveryMode::Legacy),
+            other => Err(format!("expected `aggregated` or `legacy`, got `{other}`")),
+        }
+    }
+}
+
 /// Whether the client asked for aggregated discovery (kubectl and kube-rs both can).
+/// Only `apidiscovery.k8s.io/v2` counts: the real server stopped serving v2beta1
+/// in 1.33 and answers a request for it with the legacy document.
 pub fn wants_aggregated(accept: Option<&str>) -> bool {
     accept.is_some_and(|accept| {
         accept.split(',').any(|media| {
             let params: Vec<&str> = media.split(';').map(str::trim).collect();
             params.contains(&"as=APIGroupDiscoveryList")
                 && params.contains(&"g=apidiscovery.k8s.io")
-                && (params.contains(&"v=v2") || params.contains(&"v=v2beta1"))
+                && params.contains(&"v=v2")
         })
     })
 }
@@ -266,6 +292,9 @@ mod tests {
     fn detects_aggregated_accept_headers() {
         assert!(wants_aggregated(Some(
             "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
+        )));
+        assert!(!wants_aggregated(Some(
+            "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json"
         )));
         assert!(!wants_aggregated(Some("application/json, */*")));
         assert!(!wants_aggregated(None));

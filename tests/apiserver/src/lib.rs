@@ -49,6 +49,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 pub use controller::{ControllerSettings, READINESS_ANNOTATION, Readiness, ReadinessRule};
+pub use discovery::DiscoveryMode;
 pub use faults::{Fault, FaultAction, FaultId, Operation, RequestMatch};
 pub use kubeconfig::KubeconfigOptions;
 pub use requests::RecordedRequest;
@@ -74,23 +75,22 @@ pub enum StartError {
 /// Options for [`TestApiServer`]; start with [`TestApiServer::builder`].
 #[derive(Debug, Clone)]
 pub struct Builder {
-    token: String,
-    require_token: bool,
-    namespace: String,
+    options: server::Options,
     port: u16,
-    controller: ControllerSettings,
-    watch: WatchSettings,
 }
 
 impl Default for Builder {
     fn default() -> Self {
         Builder {
-            token: format!("rchart-test-{}", uuid::Uuid::new_v4().simple()),
-            require_token: false,
-            namespace: "default".to_string(),
+            options: server::Options {
+                token: format!("rchart-test-{}", uuid::Uuid::new_v4().simple()),
+                require_token: false,
+                default_namespace: "default".to_string(),
+                controller: ControllerSettings::default(),
+                watch: WatchSettings::default(),
+                discovery: DiscoveryMode::default(),
+            },
             port: 0,
-            controller: ControllerSettings::default(),
-            watch: WatchSettings::default(),
         }
     }
 }
@@ -98,7 +98,7 @@ impl Default for Builder {
 impl Builder {
     /// The bearer token the server accepts (random by default).
     pub fn token(mut self, token: &str) -> Self {
-        self.token = token.to_string();
+        self.options.token = token.to_string();
         self
     }
 
@@ -106,13 +106,13 @@ impl Builder {
     /// kubectl sends no credentials to a plain-HTTP server; requests with a
     /// wrong token are always rejected.
     pub fn require_token(mut self, required: bool) -> Self {
-        self.require_token = required;
+        self.options.require_token = required;
         self
     }
 
     /// The namespace the generated kubeconfig's context selects (`default` by default).
     pub fn namespace(mut self, namespace: &str) -> Self {
-        self.namespace = namespace.to_string();
+        self.options.default_namespace = namespace.to_string();
         self
     }
 
@@ -124,26 +124,34 @@ impl Builder {
 
     /// Readiness when no rule or annotation applies (ready at once by default).
     pub fn default_readiness(mut self, readiness: Readiness) -> Self {
-        self.controller.default = readiness;
+        self.options.controller.default = readiness;
         self
     }
 
     /// Add a readiness rule (later rules win).
     pub fn readiness(mut self, rule: ReadinessRule) -> Self {
-        self.controller.rules.push(rule);
+        self.options.controller.rules.push(rule);
         self
     }
 
     /// How often watches that allow bookmarks get one (10 s by default).
     pub fn bookmark_interval(mut self, interval: Duration) -> Self {
-        self.watch.bookmark_interval = interval;
+        self.options.watch.bookmark_interval = interval;
         self
     }
 
     /// How many changes watches can resume from (20000 by default); a watch
     /// from an older resourceVersion gets a `410 Expired` error event.
     pub fn watch_history(mut self, changes: usize) -> Self {
-        self.watch.history_limit = changes;
+        self.options.watch.history_limit = changes;
+        self
+    }
+
+    /// How `/api` and `/apis` answer: aggregated discovery when asked for
+    /// (the default, Kubernetes 1.27 and later) or always the legacy documents
+    /// (older servers and proxies).
+    pub fn discovery(mut self, mode: DiscoveryMode) -> Self {
+        self.options.discovery = mode;
         self
     }
 
@@ -155,17 +163,7 @@ impl Builder {
         let listener = std::net::TcpListener::bind(("127.0.0.1", self.port))?;
         listener.set_nonblocking(true)?;
         let port = listener.local_addr()?.port();
-        let auth = server::Auth {
-            token: self.token,
-            require_token: self.require_token,
-        };
-        let shared = Arc::new(Shared::new(
-            auth,
-            self.namespace,
-            port,
-            self.controller,
-            self.watch,
-        ));
+        let shared = Arc::new(Shared::new(self.options, port));
         for name in INITIAL_NAMESPACES {
             let namespace =
                 json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});

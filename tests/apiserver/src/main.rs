@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use clap::Parser;
-use rchart_test_apiserver::{Readiness, TestApiServer};
+use rchart_test_apiserver::{DiscoveryMode, Readiness, TestApiServer};
 
 /// Serve the Kubernetes API on 127.0.0.1 until Ctrl-C, for trying rchart or
 /// kubectl without a cluster. Test controls live under /__test/ (see README).
@@ -23,6 +23,10 @@ struct Args {
     /// When workloads become ready: a delay like `2s`, `never`, `fail` or `fail:<delay>`.
     #[arg(long, default_value = "0", value_parser = parse_readiness)]
     ready_after: Readiness,
+    /// How /api and /apis answer: `aggregated` (Kubernetes 1.27 and later) or
+    /// `legacy` (older servers and proxies: never an aggregated document).
+    #[arg(long, default_value = "aggregated")]
+    discovery: DiscoveryMode,
 }
 
 fn parse_readiness(text: &str) -> Result<Readiness, String> {
@@ -36,7 +40,8 @@ fn main() -> std::process::ExitCode {
     let mut builder = TestApiServer::builder()
         .port(args.port)
         .namespace(&args.namespace)
-        .default_readiness(args.ready_after);
+        .default_readiness(args.ready_after)
+        .discovery(args.discovery);
     if let Some(token) = &args.token {
         builder = builder.token(token);
     }

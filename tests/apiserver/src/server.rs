@@ -17,6 +17,7 @@ use tower::ServiceExt as _;
 
 use crate::api::{self, ApiRequest, ApiResponse, WatchSettings};
 use crate::controller::{ControllerSettings, SettingsCell};
+use crate::discovery::DiscoveryMode;
 use crate::faults::{Faults, RequestFacts};
 use crate::path::{Query, Route};
 use crate::requests::{RecordedRequest, RequestLog};
@@ -44,31 +45,47 @@ pub struct Shared {
     pub controller: SettingsCell,
     /// Watch tunables.
     pub watch_settings: WatchSettings,
+    /// How `/api` and `/apis` answer.
+    pub discovery: DiscoveryMode,
     /// The port the server listens on.
     pub port: u16,
 }
 
+/// What a server starts with: the builder's choices.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The accepted bearer token.
+    pub token: String,
+    /// Reject requests that carry no credentials (kubectl sends none over plain HTTP).
+    pub require_token: bool,
+    /// The namespace generated kubeconfigs select.
+    pub default_namespace: String,
+    /// Readiness rules of the simulated controller.
+    pub controller: ControllerSettings,
+    /// Watch tunables.
+    pub watch: WatchSettings,
+    /// How `/api` and `/apis` answer.
+    pub discovery: DiscoveryMode,
+}
+
 impl Shared {
     /// State for a server on `port`.
-    pub fn new(
-        auth: Auth,
-        default_namespace: String,
-        port: u16,
-        controller: ControllerSettings,
-        watch_settings: WatchSettings,
-    ) -> Self {
+    pub fn new(options: Options, port: u16) -> Self {
         let shared = Shared {
-            store: Mutex::new(Store::new(watch_settings.history_limit)),
-            token: auth.token,
-            require_token: auth.require_token,
-            default_namespace,
+            store: Mutex::new(Store::new(options.watch.history_limit)),
+            token: options.token,
+            require_token: options.require_token,
+            default_namespace: options.default_namespace,
             requests: RequestLog::default(),
             faults: Faults::default(),
             controller: SettingsCell::default(),
-            watch_settings,
+            watch_settings: options.watch,
+            discovery: options.discovery,
             port,
         };
-        shared.controller.update(|settings| *settings = controller);
+        shared
+            .controller
+            .update(|settings| *settings = options.controller);
         shared
     }
 
@@ -83,14 +100,6 @@ impl Shared {
     pub fn controller_settings(&self) -> ControllerSettings {
         self.controller.get()
     }
-}
-
-/// Who may call the server.
-pub struct Auth {
-    /// The accepted bearer token.
-    pub token: String,
-    /// Reject requests that carry no credentials (kubectl sends none over plain HTTP).
-    pub require_token: bool,
 }
 
 /// The error that makes hyper close a connection without answering.
@@ -226,7 +235,8 @@ fn route_request(
         return error_response(&ApiError::method_not_allowed(request.method().as_str()));
     }
     let accept = header_text(request.headers(), header::ACCEPT);
-    let aggregated = discovery::wants_aggregated(accept.as_deref());
+    let aggregated = shared.discovery == DiscoveryMode::Aggregated
+        && discovery::wants_aggregated(accept.as_deref());
     let found = |document: Option<Value>| {
         document.map_or_else(
             || error_response(&ApiError::no_route()),

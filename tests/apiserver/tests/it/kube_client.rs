@@ -19,7 +19,7 @@ use serde_json::json;
 
 use crate::support::PATIENCE;
 
-async fn client(kubeconfig: &Path) -> Client {
+pub async fn client(kubeconfig: &Path) -> Client {
     let kubeconfig = Kubeconfig::read_from(kubeconfig).expect("read kubeconfig");
     let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await

@@ -2,6 +2,7 @@
 
 mod binary;
 mod controller;
+mod discovery;
 mod faults;
 mod http;
 mod kube_client;
