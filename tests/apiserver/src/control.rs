@@ -1,18 +1,21 @@
 //! Test controls over HTTP under `/__test/`: the request log, failure
-//! injection, the simulated controller and kubeconfig variants. They need no
+//! injection and held requests, latency, the simulated controller and
+//! kubeconfig variants. They need no
 //! token and are not recorded in the request log.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
+use serde::Deserialize;
 use serde_json::json;
 
 use crate::controller::{ControllerSettings, ReadinessRule};
-use crate::faults::{Fault, FaultId};
+use crate::faults::{Fault, FaultAction, FaultId, HOLD_PATIENCE, Release};
 use crate::kubeconfig::{self, KubeconfigOptions};
 use crate::path::Query;
 use crate::requests::RecordedRequest;
@@ -35,6 +38,9 @@ pub fn router(shared: Arc<Shared>) -> Router {
             get(readiness).put(set_readiness).delete(reset_readiness),
         )
         .route("/__test/readiness/rules", post(add_readiness_rule))
+        .route("/__test/gates/{name}", get(gate))
+        .route("/__test/gates/{name}/release", post(release_gate))
+        .route("/__test/latency", get(latency).put(set_latency))
         .route("/__test/kubeconfig", get(kubeconfig_text))
         .with_state(shared)
 }
@@ -105,6 +111,73 @@ async fn reset_readiness(State(shared): State<Arc<Shared>>) -> StatusCode {
     shared
         .controller
         .update(|settings| *settings = ControllerSettings::default());
+    StatusCode::NO_CONTENT
+}
+
+/// `?wait_for=n` blocks until n requests are held (or answers 408 after
+/// [`HOLD_PATIENCE`]); the answer is `{"held": n}` either way.
+async fn gate(
+    State(shared): State<Arc<Shared>>,
+    Path(name): Path<String>,
+    RawQuery(query): RawQuery,
+) -> (StatusCode, Json<serde_json::Value>) {
+    let wanted = Query::parse(query.as_deref())
+        .non_empty("wait_for")
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(0);
+    let waited =
+        tokio::task::spawn_blocking(move || shared.gates.wait_for(&name, wanted, HOLD_PATIENCE))
+            .await
+            .unwrap_or(Err(0));
+    match waited {
+        Ok(held) => (StatusCode::OK, Json(json!({"held": held}))),
+        Err(held) => (StatusCode::REQUEST_TIMEOUT, Json(json!({"held": held}))),
+    }
+}
+
+/// How held requests leave a gate: the oldest `count` (all when absent) go
+/// on, or get `answer`'s answer, or have their connection dropped.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GateRelease {
+    #[serde(default)]
+    count: Option<usize>,
+    #[serde(default)]
+    answer: Option<FaultAction>,
+    #[serde(default)]
+    drop: bool,
+}
+
+async fn release_gate(
+    State(shared): State<Arc<Shared>>,
+    Path(name): Path<String>,
+    body: Option<Json<GateRelease>>,
+) -> Json<serde_json::Value> {
+    let Json(how) = body.unwrap_or_default();
+    let release = match (how.answer, how.drop) {
+        (_, true) => Release::Drop,
+        (Some(action), false) => Release::Answer(action),
+        (None, false) => Release::Proceed,
+    };
+    let released = shared.gates.release(&name, how.count, &release);
+    Json(json!({"released": released}))
+}
+
+async fn latency(State(shared): State<Arc<Shared>>) -> Json<serde_json::Value> {
+    Json(json!({"ms": shared.latency().as_millis()}))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Latency {
+    ms: u64,
+}
+
+async fn set_latency(
+    State(shared): State<Arc<Shared>>,
+    Json(latency): Json<Latency>,
+) -> StatusCode {
+    shared.set_latency(Duration::from_millis(latency.ms));
     StatusCode::NO_CONTENT
 }
 

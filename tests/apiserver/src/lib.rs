@@ -50,9 +50,9 @@ use tokio::sync::oneshot;
 
 pub use controller::{ControllerSettings, READINESS_ANNOTATION, Readiness, ReadinessRule};
 pub use discovery::DiscoveryMode;
-pub use faults::{Fault, FaultAction, FaultId, Operation, RequestMatch};
+pub use faults::{Fault, FaultAction, FaultId, Gate, HOLD_PATIENCE, Operation, RequestMatch};
 pub use kubeconfig::KubeconfigOptions;
-pub use requests::RecordedRequest;
+pub use requests::{Injected, RecordedRequest};
 pub use status::ApiError;
 
 use api::WatchSettings;
@@ -89,6 +89,7 @@ impl Default for Builder {
                 controller: ControllerSettings::default(),
                 watch: WatchSettings::default(),
                 discovery: DiscoveryMode::default(),
+                latency: Duration::ZERO,
             },
             port: 0,
         }
@@ -152,6 +153,13 @@ impl Builder {
     /// (older servers and proxies).
     pub fn discovery(mut self, mode: DiscoveryMode) -> Self {
         self.options.discovery = mode;
+        self
+    }
+
+    /// Answer every request this much later, as a distant cluster would: half
+    /// before it is handled, half after. A watch gets it on its start only.
+    pub fn latency(mut self, latency: Duration) -> Self {
+        self.options.latency = latency;
         self
     }
 
@@ -290,9 +298,46 @@ impl TestApiServer {
         self.shared.faults.remove(id)
     }
 
+    /// The faults still active (one-shot faults go once they fired).
+    pub fn faults(&self) -> Vec<(FaultId, Fault)> {
+        self.shared.faults.list()
+    }
+
     /// Remove every injected failure.
     pub fn clear_faults(&self) {
         self.shared.faults.clear();
+    }
+
+    /// Hold requests matching `when` until the returned gate lets them go.
+    /// Dropping the gate removes the fault and lets held requests go on.
+    ///
+    /// ```no_run
+    /// # use rchart_test_apiserver::{Operation, RequestMatch, TestApiServer};
+    /// # let server = TestApiServer::start().unwrap();
+    /// let renewals = server.hold(RequestMatch::of(Operation::Update).resource("leases"));
+    /// // ... start the client under test ...
+    /// renewals.wait_for(1); // a renewal is now held
+    /// // ... change the world while it waits ...
+    /// renewals.release_all();
+    /// ```
+    pub fn hold(&self, when: RequestMatch) -> Gate {
+        let name = format!("hold-{}", uuid::Uuid::new_v4().simple());
+        let id = self
+            .shared
+            .faults
+            .add(Fault::hold(&name, when).persistent());
+        Gate::new(self.shared.clone(), &name, Some(id))
+    }
+
+    /// A handle on the gate `name` that `Hold` faults (e.g. added over HTTP)
+    /// hold requests at. Dropping it changes nothing.
+    pub fn gate(&self, name: &str) -> Gate {
+        Gate::new(self.shared.clone(), name, None)
+    }
+
+    /// Change the latency added to every answer (see [`Builder::latency`]).
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared.set_latency(latency);
     }
 
     /// Add a readiness rule for the simulated controller (later rules win).

@@ -27,6 +27,9 @@ struct Args {
     /// `legacy` (older servers and proxies: never an aggregated document).
     #[arg(long, default_value = "aggregated")]
     discovery: DiscoveryMode,
+    /// Answer every request this much later, as a distant cluster would (`25ms`).
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    latency: Duration,
 }
 
 fn parse_readiness(text: &str) -> Result<Readiness, String> {
@@ -41,7 +44,8 @@ fn main() -> std::process::ExitCode {
         .port(args.port)
         .namespace(&args.namespace)
         .default_readiness(args.ready_after)
-        .discovery(args.discovery);
+        .discovery(args.discovery)
+        .latency(args.latency);
     if let Some(token) = &args.token {
         builder = builder.token(token);
     }

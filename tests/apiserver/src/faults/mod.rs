@@ -1,12 +1,19 @@
-//! Failure injection: rules that fail, conflict, delay or drop matching requests.
+//! Failure injection: rules that fail, conflict, delay, hold or drop
+//! matching requests, before they are handled or after (once a write is
+//! committed), with the answers real servers send.
 
-use std::sync::Mutex;
+mod answers;
+mod gates;
+
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::catalogue::ResourceType;
-use crate::status::{self, ApiError};
+
+pub use gates::{Gate, Gates, HOLD_PATIENCE, Release};
 
 /// A failure to inject into matching requests.
 ///
@@ -59,6 +66,52 @@ pub struct RequestMatch {
     pub nth: Option<u32>,
 }
 
+impl RequestMatch {
+    /// Requests of one kind of operation; narrow them with the other methods.
+    pub fn of(operation: Operation) -> Self {
+        RequestMatch {
+            operation,
+            ..RequestMatch::default()
+        }
+    }
+
+    /// Only requests for this resource type (kind, plural, singular or short name).
+    pub fn resource(mut self, resource: &str) -> Self {
+        self.resource = Some(resource.to_string());
+        self
+    }
+
+    /// Only requests for the object with this name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = Some(name.to_string());
+        self
+    }
+
+    /// Only requests in this namespace.
+    pub fn namespace(mut self, namespace: &str) -> Self {
+        self.namespace = Some(namespace.to_string());
+        self
+    }
+
+    /// Only requests with this HTTP method.
+    pub fn method(mut self, method: &str) -> Self {
+        self.method = Some(method.to_string());
+        self
+    }
+
+    /// Only requests whose path contains `text`.
+    pub fn path_contains(mut self, text: &str) -> Self {
+        self.path_contains = Some(text.to_string());
+        self
+    }
+
+    /// Only the `n`th matching request, counted from when the fault is added.
+    pub fn nth(mut self, n: u32) -> Self {
+        self.nth = Some(n);
+        self
+    }
+}
+
 /// The kind of request.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -81,6 +134,10 @@ pub enum Operation {
 }
 
 /// What an injected fault does.
+///
+/// Actions that answer (`Fail`, `Conflict`, `Status`, `TooManyRequests`,
+/// `QuotaExceeded`, `WebhookDenied`) do so before the request is handled,
+/// so a failed write changes nothing, unless wrapped in `AfterCommit`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultAction {
@@ -104,6 +161,59 @@ pub enum FaultAction {
     },
     /// Close the connection without answering.
     Drop,
+    /// Answer with exactly this `metav1.Status` body: its `code` is the HTTP
+    /// status, and `details.retryAfterSeconds` also becomes a `Retry-After`
+    /// header, as on the real server. The presets on [`FaultAction`] build
+    /// the bodies real servers send.
+    Status(Value),
+    /// `429` as API Priority and Fairness (or the max-in-flight filter)
+    /// rejects a request: a plain-text body and a `Retry-After` header.
+    TooManyRequests {
+        /// The `Retry-After` header, in seconds (the real filters send 1).
+        retry_after_seconds: u32,
+    },
+    /// `403 Forbidden` from the ResourceQuota admission plugin:
+    /// `configmaps "x" is forbidden: exceeded quota: <quota>, requested: <r>=<n>, used: <r>=<n>, limited: <r>=<n>`,
+    /// naming the object from the URL or, for a create, from the body.
+    QuotaExceeded {
+        /// Name of the ResourceQuota.
+        quota: String,
+        /// Quota resource name; `count/<plural>[.<group>]` of the request's type when absent.
+        #[serde(default)]
+        resource: Option<String>,
+        /// What the request would add.
+        requested: String,
+        /// What is in use.
+        used: String,
+        /// The quota's hard limit.
+        limited: String,
+    },
+    /// A validating admission webhook's rejection: the webhook's own status
+    /// with the message `admission webhook "<webhook>" denied the request: <message>`.
+    /// A code below 400 (or none) becomes 400, as on the real server.
+    WebhookDenied {
+        /// The webhook's name, e.g. `policy.example.com`.
+        webhook: String,
+        /// The code the webhook answered; 400 when absent.
+        #[serde(default)]
+        code: Option<u16>,
+        /// The reason the webhook answered; none when absent.
+        #[serde(default)]
+        reason: Option<String>,
+        /// The webhook's message.
+        #[serde(default)]
+        message: Option<String>,
+    },
+    /// Hold the request until the named gate releases it (see [`crate::Gate`]).
+    Hold {
+        /// Name of the gate.
+        gate: String,
+    },
+    /// Handle the request for real (a write is committed, its resourceVersion
+    /// advances and watchers see it), then carry out this action instead of
+    /// answering with the result: fail with a 5xx, drop the connection, delay
+    /// or hold the answer.
+    AfterCommit(Box<FaultAction>),
 }
 
 impl Fault {
@@ -179,6 +289,24 @@ impl Fault {
         self.times = times;
         self
     }
+
+    /// Hold matching requests until the gate named `gate` releases them
+    /// (see [`crate::TestApiServer::gate`]).
+    pub fn hold(gate: &str, when: RequestMatch) -> Self {
+        Fault::new(
+            when,
+            FaultAction::Hold {
+                gate: gate.to_string(),
+            },
+        )
+    }
+
+    /// Carry the action out after the request was handled for real (see
+    /// [`FaultAction::AfterCommit`]).
+    pub fn after_commit(mut self) -> Self {
+        self.action = self.action.after_commit();
+        self
+    }
 }
 
 impl FaultAction {
@@ -190,6 +318,14 @@ impl FaultAction {
             message: Some(message.to_string()),
         }
     }
+
+    /// This action, carried out after the request was handled for real.
+    pub fn after_commit(self) -> Self {
+        match self {
+            FaultAction::AfterCommit(_) => self,
+            action => FaultAction::AfterCommit(Box::new(action)),
+        }
+    }
 }
 
 /// Identifies an added fault, for removing it.
@@ -198,31 +334,67 @@ impl FaultAction {
 pub struct FaultId(pub u64);
 
 /// What the server knows about a request when deciding on faults.
-#[derive(Debug, Clone)]
-pub struct RequestFacts<'a> {
+#[derive(Debug, Clone, Default)]
+pub struct RequestFacts {
     /// HTTP method.
-    pub method: &'a str,
+    pub method: String,
     /// URL path.
-    pub path: &'a str,
+    pub path: String,
     /// Whether it is a watch.
     pub watch: bool,
     /// Resource type addressed, if any.
-    pub resource: Option<&'a ResourceType>,
+    pub resource: Option<Arc<ResourceType>>,
     /// Namespace from the URL.
-    pub namespace: Option<&'a str>,
+    pub namespace: Option<String>,
     /// Object name from the URL.
-    pub name: Option<&'a str>,
+    pub name: Option<String>,
 }
 
-/// What to do with a request.
+/// What to do with a request: some things before it is handled, some after.
 #[derive(Debug, Default)]
 pub struct Decision {
-    /// Wait before going on.
+    /// Before the request is handled.
+    pub before: Effects,
+    /// After it was handled (a write committed), before it is answered.
+    pub after: Effects,
+}
+
+/// The combined effect of the faults that fired at one point of a request.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Effects {
+    /// Wait this long first (the longest of several delays).
     pub delay: Option<Duration>,
-    /// Answer instead of handling the request.
-    pub respond: Option<ApiError>,
+    /// Then wait for this gate to release the request.
+    pub hold: Option<String>,
     /// Close the connection without answering.
     pub drop: bool,
+    /// Answer with this instead of going on.
+    pub answer: Option<FaultAction>,
+}
+
+impl Effects {
+    /// Whether the request's answer is already decided (a drop or an answer).
+    fn decided(&self) -> bool {
+        self.drop || self.answer.is_some()
+    }
+
+    /// Add `action`, unless it cannot combine with what is there: one answer
+    /// (or drop) and one gate per point; delays combine. Returns whether it fired.
+    fn add(&mut self, action: &FaultAction) -> bool {
+        match action {
+            FaultAction::AfterCommit(inner) => return self.add(inner),
+            FaultAction::Delay { ms } => {
+                let delay = Duration::from_millis(*ms);
+                self.delay = Some(self.delay.map_or(delay, |d| d.max(delay)));
+            }
+            FaultAction::Hold { gate } if self.hold.is_none() => self.hold = Some(gate.clone()),
+            FaultAction::Hold { .. } => return false,
+            _ if self.decided() => return false,
+            FaultAction::Drop => self.drop = true,
+            answer => self.answer = Some(answer.clone()),
+        }
+        true
+    }
 }
 
 #[derive(Debug)]
@@ -277,7 +449,7 @@ impl Faults {
     }
 
     /// Match a request against the faults, counting it and consuming faults that fire.
-    pub fn decide(&self, request: &RequestFacts<'_>) -> Decision {
+    pub fn decide(&self, request: &RequestFacts) -> Decision {
         let mut decision = Decision::default();
         let mut inner = self.lock();
         for active in inner.1.iter_mut() {
@@ -293,31 +465,12 @@ impl Faults {
             {
                 continue;
             }
-            let decided = decision.respond.is_some() || decision.drop;
-            if decided && !matches!(active.fault.action, FaultAction::Delay { .. }) {
-                continue;
-            }
-            active.fired += 1;
-            match &active.fault.action {
-                FaultAction::Delay { ms } => {
-                    let delay = Duration::from_millis(*ms);
-                    decision.delay = Some(decision.delay.map_or(delay, |d| d.max(delay)));
-                }
-                FaultAction::Drop => decision.drop = true,
-                FaultAction::Conflict => decision.respond = Some(conflict(request)),
-                FaultAction::Fail {
-                    code,
-                    reason,
-                    message,
-                } => {
-                    let reason = reason
-                        .clone()
-                        .unwrap_or_else(|| status::reason_for_code(*code).to_string());
-                    let message = message
-                        .clone()
-                        .unwrap_or_else(|| format!("injected failure ({code})"));
-                    decision.respond = Some(ApiError::new(*code, &reason, message));
-                }
+            let effects = match active.fault.action {
+                FaultAction::AfterCommit(_) => &mut decision.after,
+                _ => &mut decision.before,
+            };
+            if effects.add(&active.fault.action) {
+                active.fired += 1;
             }
         }
         inner
@@ -333,8 +486,8 @@ impl Faults {
     }
 }
 
-fn matches(when: &RequestMatch, request: &RequestFacts<'_>) -> bool {
-    let operation = match (request.method, request.watch) {
+fn matches(when: &RequestMatch, request: &RequestFacts) -> bool {
+    let operation = match (request.method.as_str(), request.watch) {
         ("GET", true) => matches!(
             when.operation,
             Operation::Any | Operation::Read | Operation::Watch
@@ -354,37 +507,30 @@ fn matches(when: &RequestMatch, request: &RequestFacts<'_>) -> bool {
         ),
         _ => when.operation == Operation::Any,
     };
-    let resource = when
-        .resource
-        .as_deref()
-        .is_none_or(|wanted| request.resource.is_some_and(|r| r.answers_to(wanted)));
+    let resource = when.resource.as_deref().is_none_or(|wanted| {
+        request
+            .resource
+            .as_ref()
+            .is_some_and(|r| r.answers_to(wanted))
+    });
     operation
         && resource
         && when
             .method
             .as_deref()
-            .is_none_or(|m| m.eq_ignore_ascii_case(request.method))
+            .is_none_or(|m| m.eq_ignore_ascii_case(&request.method))
         && when
             .path_contains
             .as_deref()
             .is_none_or(|p| request.path.contains(p))
-        && when.name.as_deref().is_none_or(|n| request.name == Some(n))
+        && when
+            .name
+            .as_deref()
+            .is_none_or(|n| request.name.as_deref() == Some(n))
         && when
             .namespace
             .as_deref()
-            .is_none_or(|ns| request.namespace == Some(ns))
-}
-
-fn conflict(request: &RequestFacts<'_>) -> ApiError {
-    match (request.resource, request.name) {
-        (Some(resource), Some(name)) => {
-            ApiError::stale_resource_version(&resource.group, &resource.plural, name)
-        }
-        _ => ApiError::conflict(
-            "Operation cannot be fulfilled: the object has been modified; please apply your changes to the latest version and try again",
-            Vec::new(),
-        ),
-    }
+            .is_none_or(|ns| request.namespace.as_deref() == Some(ns))
 }
 
 #[cfg(test)]
@@ -392,18 +538,18 @@ mod tests {
     use super::*;
     use crate::catalogue::Catalogue;
 
-    fn facts<'a>(
-        method: &'a str,
-        resource: Option<&'a ResourceType>,
-        name: Option<&'a str>,
-    ) -> RequestFacts<'a> {
+    fn facts(
+        method: &str,
+        resource: Option<&Arc<ResourceType>>,
+        name: Option<&str>,
+    ) -> RequestFacts {
         RequestFacts {
-            method,
-            path: "/api/v1/namespaces/default/configmaps",
+            method: method.to_string(),
+            path: "/api/v1/namespaces/default/configmaps".to_string(),
             watch: false,
-            resource,
-            namespace: Some("default"),
-            name,
+            resource: resource.cloned(),
+            namespace: Some("default".to_string()),
+            name: name.map(str::to_string),
         }
     }
 
@@ -411,42 +557,43 @@ mod tests {
     fn nth_write_counts_from_when_the_fault_is_added() {
         let faults = Faults::default();
         faults.add(Fault::fail_nth_write(2, 503, "down"));
-        assert!(faults.decide(&facts("GET", None, None)).respond.is_none());
-        assert!(faults.decide(&facts("POST", None, None)).respond.is_none());
-        let second = faults.decide(&facts("PUT", None, None)).respond.unwrap();
-        assert_eq!(
-            (second.code, second.reason.as_str()),
-            (503, "ServiceUnavailable")
+        assert!(
+            faults
+                .decide(&facts("GET", None, None))
+                .before
+                .answer
+                .is_none()
         );
         assert!(
-            faults.decide(&facts("PUT", None, None)).respond.is_none(),
+            faults
+                .decide(&facts("POST", None, None))
+                .before
+                .answer
+                .is_none()
+        );
+        let second = faults.decide(&facts("PUT", None, None)).before.answer;
+        assert_eq!(second, Some(FaultAction::fail(503, "down")));
+        assert!(
+            faults
+                .decide(&facts("PUT", None, None))
+                .before
+                .answer
+                .is_none(),
             "one-shot faults go away"
         );
         assert!(faults.list().is_empty());
     }
 
     #[test]
-    fn conflict_names_the_object() {
+    fn names_and_kinds_narrow_the_match() {
         let catalogue = Catalogue::builtin();
         let configmaps = catalogue.find("", "v1", "configmaps").unwrap();
         let faults = Faults::default();
         faults.add(Fault::conflict_on_next_update("ConfigMap", "x"));
-        assert!(
-            faults
-                .decide(&facts("PATCH", Some(&configmaps), Some("y")))
-                .respond
-                .is_none()
-        );
-        let error = faults
-            .decide(&facts("PATCH", Some(&configmaps), Some("x")))
-            .respond
-            .unwrap();
-        assert_eq!(error.code, 409);
-        assert!(
-            error
-                .message
-                .starts_with("Operation cannot be fulfilled on configmaps \"x\"")
-        );
+        let other = faults.decide(&facts("PATCH", Some(&configmaps), Some("y")));
+        assert!(other.before.answer.is_none());
+        let named = faults.decide(&facts("PATCH", Some(&configmaps), Some("x")));
+        assert_eq!(named.before.answer, Some(FaultAction::Conflict));
     }
 
     #[test]
@@ -455,12 +602,41 @@ mod tests {
         let id = faults.add(Fault::delay(None, Duration::from_millis(5)).persistent());
         for _ in 0..3 {
             assert_eq!(
-                faults.decide(&facts("GET", None, None)).delay,
+                faults.decide(&facts("GET", None, None)).before.delay,
                 Some(Duration::from_millis(5))
             );
         }
         assert!(faults.remove(id));
-        assert!(faults.decide(&facts("GET", None, None)).delay.is_none());
+        assert!(
+            faults
+                .decide(&facts("GET", None, None))
+                .before
+                .delay
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn after_commit_actions_act_after_handling_and_one_answer_wins() {
+        let faults = Faults::default();
+        faults.add(Fault::drop_connection("/configmaps").after_commit());
+        faults.add(Fault::delay(None, Duration::from_millis(5)).after_commit());
+        faults.add(Fault::fail_nth_write(1, 500, "second answer"));
+        faults.add(Fault::fail_nth_write(1, 503, "third answer"));
+        let decision = faults.decide(&facts("POST", None, None));
+        assert_eq!(
+            decision.after,
+            Effects {
+                delay: Some(Duration::from_millis(5)),
+                drop: true,
+                ..Effects::default()
+            }
+        );
+        assert_eq!(
+            decision.before.answer,
+            Some(FaultAction::fail(500, "second answer"))
+        );
+        assert_eq!(faults.list().len(), 1, "the third never fired and stays");
     }
 
     #[test]
@@ -472,5 +648,24 @@ mod tests {
         assert_eq!(fault.action, FaultAction::Drop);
         assert!(fault.persistent);
         assert!(serde_json::from_str::<Fault>(r#"{"action": "drop", "typo": 1}"#).is_err());
+        let after: Fault =
+            serde_json::from_str(r#"{"action": {"after_commit": {"fail": {"code": 504}}}}"#)
+                .unwrap();
+        assert_eq!(
+            after.action,
+            FaultAction::AfterCommit(Box::new(FaultAction::Fail {
+                code: 504,
+                reason: None,
+                message: None
+            }))
+        );
+        let hold: Fault =
+            serde_json::from_str(r#"{"action": {"hold": {"gate": "lease"}}}"#).unwrap();
+        assert_eq!(
+            hold.action,
+            FaultAction::Hold {
+                gate: "lease".into()
+            }
+        );
     }
 }
