@@ -11,7 +11,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::controller::{ControllerSettings, ReadinessRule};
@@ -20,6 +20,7 @@ use crate::kubeconfig::{self, KubeconfigOptions};
 use crate::path::Query;
 use crate::requests::RecordedRequest;
 use crate::server::Shared;
+use crate::time;
 
 /// The `/__test` routes.
 pub fn router(shared: Arc<Shared>) -> Router {
@@ -41,6 +42,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/__test/gates/{name}", get(gate))
         .route("/__test/gates/{name}/release", post(release_gate))
         .route("/__test/latency", get(latency).put(set_latency))
+        .route("/__test/controller", get(controller).put(set_controller))
         .route("/__test/kubeconfig", get(kubeconfig_text))
         .with_state(shared)
 }
@@ -164,7 +166,7 @@ async fn release_gate(
 }
 
 async fn latency(State(shared): State<Arc<Shared>>) -> Json<serde_json::Value> {
-    Json(json!({"ms": shared.latency().as_millis()}))
+    Json(json!({"ms": time::millis(shared.latency())}))
 }
 
 #[derive(Debug, Deserialize)]
@@ -179,6 +181,39 @@ async fn set_latency(
 ) -> StatusCode {
     shared.set_latency(Duration::from_millis(latency.ms));
     StatusCode::NO_CONTENT
+}
+
+/// The simulated controllers' pace: `{"lag_ms": 50, "paused": false}`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ControllerPace {
+    #[serde(default)]
+    lag_ms: Option<u64>,
+    #[serde(default)]
+    paused: Option<bool>,
+}
+
+async fn controller(State(shared): State<Arc<Shared>>) -> Json<ControllerPace> {
+    Json(ControllerPace {
+        lag_ms: Some(time::millis(shared.pace.lag())),
+        paused: Some(shared.pace.paused()),
+    })
+}
+
+/// Change the fields given.
+async fn set_controller(
+    State(shared): State<Arc<Shared>>,
+    Json(pace): Json<ControllerPace>,
+) -> Json<ControllerPace> {
+    if let Some(ms) = pace.lag_ms {
+        shared.pace.set_lag(Duration::from_millis(ms));
+    }
+    match pace.paused {
+        Some(true) => shared.pace.pause(),
+        Some(false) => shared.pace.resume(),
+        None => {}
+    }
+    controller(State(shared)).await
 }
 
 async fn kubeconfig_text(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {

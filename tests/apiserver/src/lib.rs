@@ -37,6 +37,7 @@ mod server;
 mod status;
 mod store;
 mod table;
+mod time;
 mod validation;
 
 use std::path::{Path, PathBuf};
@@ -87,6 +88,7 @@ impl Default for Builder {
                 require_token: false,
                 default_namespace: "default".to_string(),
                 controller: ControllerSettings::default(),
+                controller_lag: Duration::ZERO,
                 watch: WatchSettings::default(),
                 discovery: DiscoveryMode::default(),
                 latency: Duration::ZERO,
@@ -132,6 +134,14 @@ impl Builder {
     /// Add a readiness rule (later rules win).
     pub fn readiness(mut self, rule: ReadinessRule) -> Self {
         self.options.controller.rules.push(rule);
+        self
+    }
+
+    /// Make the simulated controllers write each status `lag` after the change
+    /// they react to, as real controllers trail writes; `observedGeneration`
+    /// then stays behind `generation` for that long. Zero by default.
+    pub fn controller_lag(mut self, lag: Duration) -> Self {
+        self.options.controller_lag = lag;
         self
     }
 
@@ -359,6 +369,24 @@ impl TestApiServer {
         self.shared
             .controller
             .update(|settings| *settings = ControllerSettings::default());
+    }
+
+    /// Change the simulated controllers' lag (see [`Builder::controller_lag`]).
+    pub fn set_controller_lag(&self, lag: Duration) {
+        self.shared.pace.set_lag(lag);
+    }
+
+    /// Stop the simulated controllers from writing: status stays as it is
+    /// (`observedGeneration` behind `generation` after a spec change) until
+    /// [`TestApiServer::resume_controller`].
+    pub fn pause_controller(&self) {
+        self.shared.pace.pause();
+    }
+
+    /// Let the simulated controllers write again; what they held back while
+    /// paused is written now.
+    pub fn resume_controller(&self) {
+        self.shared.pace.resume();
     }
 
     /// Create an object directly (as field manager `test-setup`), for preparing state.

@@ -2,7 +2,6 @@
 //! failure injection, and routing to discovery, resources or test controls.
 
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -18,13 +17,14 @@ use tokio::sync::oneshot;
 use tower::ServiceExt as _;
 
 use crate::api::{self, ApiRequest, ApiResponse, WatchSettings};
-use crate::controller::{ControllerSettings, SettingsCell};
+use crate::controller::{ControllerSettings, Pace, SettingsCell};
 use crate::discovery::DiscoveryMode;
 use crate::faults::{Effects, FaultAction, Faults, Gates, Release, RequestFacts};
 use crate::path::{Query, Route};
 use crate::requests::{EntryId, Injected, RecordedRequest, RequestLog};
 use crate::status::ApiError;
 use crate::store::Store;
+use crate::time::AtomicDuration;
 use crate::{control, discovery, openapi};
 
 /// The most a request body may hold, as on the real server.
@@ -45,10 +45,12 @@ pub struct Shared {
     pub faults: Faults,
     /// Requests held by `Hold` faults.
     pub gates: Gates,
-    /// Added to every answer, in microseconds (a slow link).
-    latency_micros: AtomicU64,
+    /// Added to every answer (a slow link).
+    latency: AtomicDuration,
     /// Simulated controller configuration.
     pub controller: SettingsCell,
+    /// When the simulated controllers write.
+    pub pace: Pace,
     /// Watch tunables.
     pub watch_settings: WatchSettings,
     /// How `/api` and `/apis` answer.
@@ -68,6 +70,8 @@ pub struct Options {
     pub default_namespace: String,
     /// Readiness rules of the simulated controller.
     pub controller: ControllerSettings,
+    /// How long after a change the simulated controllers write.
+    pub controller_lag: Duration,
     /// Watch tunables.
     pub watch: WatchSettings,
     /// How `/api` and `/apis` answer.
@@ -87,8 +91,9 @@ impl Shared {
             requests: RequestLog::default(),
             faults: Faults::default(),
             gates: Gates::default(),
-            latency_micros: AtomicU64::new(micros(options.latency)),
+            latency: AtomicDuration::new(options.latency),
             controller: SettingsCell::default(),
+            pace: Pace::new(options.controller_lag),
             watch_settings: options.watch,
             discovery: options.discovery,
             port,
@@ -101,13 +106,12 @@ impl Shared {
 
     /// The latency added to every answer.
     pub fn latency(&self) -> Duration {
-        Duration::from_micros(self.latency_micros.load(Ordering::Relaxed))
+        self.latency.get()
     }
 
     /// Change the latency added to every answer.
     pub fn set_latency(&self, latency: Duration) {
-        self.latency_micros
-            .store(micros(latency), Ordering::Relaxed);
+        self.latency.set(latency);
     }
 
     /// Lock the store. Handlers never hold the lock across an await.
@@ -121,10 +125,6 @@ impl Shared {
     pub fn controller_settings(&self) -> ControllerSettings {
         self.controller.get()
     }
-}
-
-fn micros(duration: Duration) -> u64 {
-    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
 }
 
 /// The error that makes hyper close a connection without answering.

@@ -4,10 +4,12 @@
 //!
 //! For each new generation of a Deployment, StatefulSet, DaemonSet or
 //! ReplicaSet (and each new Job, PersistentVolumeClaim and Pod) it first
-//! writes a "progressing" status at once, then, after the delay its
-//! [`Readiness`] says, the ready (or failed) status. Status writes go
-//! through the store, so watches see them as `MODIFIED` events.
+//! writes a "progressing" status, then, after the delay its [`Readiness`]
+//! says, the ready (or failed) status. Status writes go through the store,
+//! so watches see them as `MODIFIED` events. Every write waits for the
+//! [`Pace`]: the controllers' lag after the change, and while paused.
 
+mod pace;
 mod status;
 
 use std::collections::HashSet;
@@ -21,6 +23,8 @@ use crate::managed::{Scope, Walker, Writer, record_update};
 use crate::objects;
 use crate::server::Shared;
 use crate::store::{EventType, ObjectKey};
+use crate::time;
+pub use pace::Pace;
 pub use status::Phase;
 
 /// The annotation that sets readiness for one object: `never`, `fail`,
@@ -54,12 +58,12 @@ pub enum Readiness {
 impl Readiness {
     /// Ready after `delay`.
     pub fn after(delay: Duration) -> Self {
-        Readiness::ReadyAfterMs(millis(delay))
+        Readiness::ReadyAfterMs(time::millis(delay))
     }
 
     /// Failed after `delay`.
     pub fn failing_after(delay: Duration) -> Self {
-        Readiness::FailAfterMs(millis(delay))
+        Readiness::FailAfterMs(time::millis(delay))
     }
 
     /// Parse the annotation form: `never`, `fail`, `fail:<delay>` or `<delay>`.
@@ -77,10 +81,6 @@ impl Readiness {
             },
         }
     }
-}
-
-fn millis(delay: Duration) -> u64 {
-    u64::try_from(delay.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Readiness for the objects a rule selects; later rules win over earlier ones.
@@ -307,16 +307,19 @@ fn needs_rollout(kind: &str, object: &Value) -> bool {
     }
 }
 
+/// Write the progressing status once the controllers' lag has passed, then
+/// the final one when the readiness delay has too.
 fn start_rollout(shared: &Arc<Shared>, rollout: Rollout) {
-    write_phase(shared, &rollout, Phase::Progressing);
-    let (phase, delay) = match rollout.readiness {
-        Readiness::Never => return,
-        Readiness::ReadyAfterMs(ms) => (Phase::Ready, ms),
-        Readiness::FailAfterMs(ms) => (Phase::Failed, ms),
-    };
     let shared = shared.clone();
     tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(delay)).await;
+        shared.pace.after_change().await;
+        write_phase(&shared, &rollout, Phase::Progressing);
+        let (phase, delay) = match rollout.readiness {
+            Readiness::Never => return,
+            Readiness::ReadyAfterMs(ms) => (Phase::Ready, ms),
+            Readiness::FailAfterMs(ms) => (Phase::Failed, ms),
+        };
+        shared.pace.after(Duration::from_millis(delay)).await;
         write_phase(&shared, &rollout, phase);
     });
 }

@@ -265,8 +265,12 @@ impl Fault {
             path_contains: path_contains.map(str::to_string),
             ..RequestMatch::default()
         };
-        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
-        Fault::new(when, FaultAction::Delay { ms })
+        Fault::new(
+            when,
+            FaultAction::Delay {
+                ms: crate::time::millis(delay),
+            },
+        )
     }
 
     /// Close the connection, without answering, on a request whose path contains `path_contains`.
