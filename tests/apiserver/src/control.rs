@@ -14,6 +14,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::api::{self, CrdEstablishment};
 use crate::controller::{ControllerSettings, ReadinessRule};
 use crate::faults::{Fault, FaultAction, FaultId, HOLD_PATIENCE, Release};
 use crate::kubeconfig::{self, KubeconfigOptions};
@@ -43,6 +44,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/__test/gates/{name}/release", post(release_gate))
         .route("/__test/latency", get(latency).put(set_latency))
         .route("/__test/controller", get(controller).put(set_controller))
+        .route("/__test/crds", get(crds).put(set_crds))
+        .route("/__test/crds/establish", post(establish_crds))
         .route("/__test/kubeconfig", get(kubeconfig_text))
         .with_state(shared)
 }
@@ -214,6 +217,34 @@ async fn set_controller(
         None => {}
     }
     controller(State(shared)).await
+}
+
+/// `{"establishment": "immediate" | "never" | "manual" | {"after_ms": 100}, "waiting": [names]}`
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Crds {
+    establishment: CrdEstablishment,
+    #[serde(default)]
+    waiting: Vec<String>,
+}
+
+async fn crds(State(shared): State<Arc<Shared>>) -> Json<Crds> {
+    let store = shared.store();
+    Json(Crds {
+        establishment: store.crd_establishment,
+        waiting: api::waiting(&store),
+    })
+}
+
+async fn set_crds(State(shared): State<Arc<Shared>>, Json(settings): Json<Crds>) -> Json<Crds> {
+    shared.store().crd_establishment = settings.establishment;
+    crds(State(shared)).await
+}
+
+/// Establish every waiting CRD: `{"established": [names]}`.
+async fn establish_crds(State(shared): State<Arc<Shared>>) -> Json<serde_json::Value> {
+    let established = api::establish_waiting(&mut shared.store());
+    Json(json!({"established": established}))
 }
 
 async fn kubeconfig_text(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {

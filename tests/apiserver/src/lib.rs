@@ -49,6 +49,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+pub use api::CrdEstablishment;
 pub use controller::{ControllerSettings, READINESS_ANNOTATION, Readiness, ReadinessRule};
 pub use discovery::DiscoveryMode;
 pub use faults::{Fault, FaultAction, FaultId, Gate, HOLD_PATIENCE, Operation, RequestMatch};
@@ -89,6 +90,7 @@ impl Default for Builder {
                 default_namespace: "default".to_string(),
                 controller: ControllerSettings::default(),
                 controller_lag: Duration::ZERO,
+                crd_establishment: CrdEstablishment::default(),
                 watch: WatchSettings::default(),
                 discovery: DiscoveryMode::default(),
                 latency: Duration::ZERO,
@@ -142,6 +144,15 @@ impl Builder {
     /// then stays behind `generation` for that long. Zero by default.
     pub fn controller_lag(mut self, lag: Duration) -> Self {
         self.options.controller_lag = lag;
+        self
+    }
+
+    /// When new CustomResourceDefinitions become `Established` and served: at
+    /// once (the default), after a delay, never, or when the test calls
+    /// [`TestApiServer::establish_crds`]. Until then their resources are `404`
+    /// and absent from discovery.
+    pub fn crd_establishment(mut self, establishment: CrdEstablishment) -> Self {
+        self.options.crd_establishment = establishment;
         self
     }
 
@@ -214,6 +225,7 @@ impl Builder {
                         }
                     };
                     controller::spawn(thread_shared.clone());
+                    controller::establishing::spawn(thread_shared.clone());
                     let _ = started.send(Ok(()));
                     server::serve(listener, thread_shared, shutdown_signal).await;
                 });
@@ -387,6 +399,18 @@ impl TestApiServer {
     /// paused is written now.
     pub fn resume_controller(&self) {
         self.shared.pace.resume();
+    }
+
+    /// Change when new CustomResourceDefinitions are established (see
+    /// [`Builder::crd_establishment`]); CRDs already waiting keep waiting
+    /// until [`TestApiServer::establish_crds`] unless changed again.
+    pub fn set_crd_establishment(&self, establishment: CrdEstablishment) {
+        self.shared.store().crd_establishment = establishment;
+    }
+
+    /// Establish every CustomResourceDefinition still waiting; returns their names.
+    pub fn establish_crds(&self) -> Vec<String> {
+        api::establish_waiting(&mut self.shared.store())
     }
 
     /// Create an object directly (as field manager `test-setup`), for preparing state.

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use clap::Parser;
-use rchart_test_apiserver::{DiscoveryMode, Readiness, TestApiServer};
+use rchart_test_apiserver::{CrdEstablishment, DiscoveryMode, Readiness, TestApiServer};
 
 /// Serve the Kubernetes API on 127.0.0.1 until Ctrl-C, for trying rchart or
 /// kubectl without a cluster. Test controls live under /__test/ (see README).
@@ -30,11 +30,21 @@ struct Args {
     /// Answer every request this much later, as a distant cluster would (`25ms`).
     #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
     latency: Duration,
+    /// When new CRDs are established: `immediate`, a delay like `100ms`, `never`
+    /// or `manual` (POST /__test/crds/establish).
+    #[arg(long, default_value = "immediate", value_parser = parse_crd_establishment)]
+    crd_establishment: CrdEstablishment,
 }
 
 fn parse_readiness(text: &str) -> Result<Readiness, String> {
     Readiness::parse(text).ok_or_else(|| {
         format!("expected a delay like `2s`, `never`, `fail` or `fail:<delay>`, got `{text}`")
+    })
+}
+
+fn parse_crd_establishment(text: &str) -> Result<CrdEstablishment, String> {
+    CrdEstablishment::parse(text).ok_or_else(|| {
+        format!("expected `immediate`, a delay like `100ms`, `never` or `manual`, got `{text}`")
     })
 }
 
@@ -45,7 +55,8 @@ fn main() -> std::process::ExitCode {
         .namespace(&args.namespace)
         .default_readiness(args.ready_after)
         .discovery(args.discovery)
-        .latency(args.latency);
+        .latency(args.latency)
+        .crd_establishment(args.crd_establishment);
     if let Some(token) = &args.token {
         builder = builder.token(token);
     }

@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tower::ServiceExt as _;
 
-use crate::api::{self, ApiRequest, ApiResponse, WatchSettings};
+use crate::api::{self, ApiRequest, ApiResponse, CrdEstablishment, WatchSettings};
 use crate::controller::{ControllerSettings, Pace, SettingsCell};
 use crate::discovery::DiscoveryMode;
 use crate::faults::{Effects, FaultAction, Faults, Gates, Release, RequestFacts};
@@ -72,6 +72,8 @@ pub struct Options {
     pub controller: ControllerSettings,
     /// How long after a change the simulated controllers write.
     pub controller_lag: Duration,
+    /// When new CustomResourceDefinitions are established.
+    pub crd_establishment: CrdEstablishment,
     /// Watch tunables.
     pub watch: WatchSettings,
     /// How `/api` and `/apis` answer.
@@ -83,8 +85,10 @@ pub struct Options {
 impl Shared {
     /// State for a server on `port`.
     pub fn new(options: Options, port: u16) -> Self {
+        let mut store = Store::new(options.watch.history_limit);
+        store.crd_establishment = options.crd_establishment;
         let shared = Shared {
-            store: Mutex::new(Store::new(options.watch.history_limit)),
+            store: Mutex::new(store),
             token: options.token,
             require_token: options.require_token,
             default_namespace: options.default_namespace,

@@ -26,6 +26,7 @@ use crate::status::ApiError;
 use crate::store::{ObjectKey, Store};
 use crate::table;
 
+pub use crd::{CrdEstablishment, establish, establish_waiting, is_established, waiting};
 pub use watch::WatchSettings;
 
 /// A resource request after the HTTP layer has read it.

@@ -94,6 +94,7 @@ pub(super) fn create_object(
     {
         map.shift_remove("status");
     }
+    crd::prepare_create(target, &mut object);
     // The order of checks follows the real server: namespace admission,
     // then validation, then storage.
     check_namespace(store, target)?;

@@ -9,6 +9,7 @@
 //! so watches see them as `MODIFIED` events. Every write waits for the
 //! [`Pace`]: the controllers' lag after the change, and while paused.
 
+pub mod establishing;
 mod pace;
 mod status;
 

@@ -2,6 +2,7 @@
 
 mod binary;
 mod controller;
+mod crds;
 mod discovery;
 mod faults;
 mod holds;
