@@ -21,6 +21,7 @@ mod catalogue;
 mod control;
 mod controller;
 mod defaults;
+mod direct;
 mod discovery;
 mod faults;
 mod kubeconfig;
@@ -51,6 +52,7 @@ use tokio::sync::oneshot;
 
 pub use api::CrdEstablishment;
 pub use controller::{ControllerSettings, READINESS_ANNOTATION, Readiness, ReadinessRule};
+pub use direct::{Condition, TEST_MANAGER, TimeShift};
 pub use discovery::DiscoveryMode;
 pub use faults::{Fault, FaultAction, FaultId, Gate, HOLD_PATIENCE, Operation, RequestMatch};
 pub use kubeconfig::KubeconfigOptions;
@@ -415,7 +417,57 @@ impl TestApiServer {
 
     /// Create an object directly (as field manager `test-setup`), for preparing state.
     pub fn create(&self, object: Value) -> Result<Value, ApiError> {
-        api::create_direct(&self.shared, object, "test-setup")
+        api::create_direct(&self.shared, object, TEST_MANAGER)
+    }
+
+    /// Replace a stored object with `object` (as `test-setup`, with no
+    /// resourceVersion precondition), e.g. to garble a Secret's data. It is
+    /// validated and written like a client's PUT: a new resourceVersion, and
+    /// watchers see `MODIFIED`.
+    pub fn replace(&self, object: Value) -> Result<Value, ApiError> {
+        direct::replace(&self.shared, object)
+    }
+
+    /// Delete a stored object as a client's DELETE would (finalizers hold it).
+    /// `resource` is a kind, plural or short name.
+    pub fn delete(&self, resource: &str, namespace: &str, name: &str) -> Result<Value, ApiError> {
+        direct::delete(&self.shared, resource, namespace, name)
+    }
+
+    /// Move a Lease's `spec.renewTime` and `spec.acquireTime` into the past or
+    /// the future (as `test-setup`; a new resourceVersion, `MODIFIED` for
+    /// watchers), e.g. to make its holder look gone.
+    pub fn shift_lease(
+        &self,
+        namespace: &str,
+        name: &str,
+        shift: TimeShift,
+    ) -> Result<Value, ApiError> {
+        direct::shift_lease(&self.shared, namespace, name, shift)
+    }
+
+    /// Replace an object's `status`, through `/status` where the type has it,
+    /// as another client (`test-setup`) would.
+    pub fn set_status(
+        &self,
+        resource: &str,
+        namespace: &str,
+        name: &str,
+        status: Value,
+    ) -> Result<Value, ApiError> {
+        direct::set_status(&self.shared, resource, namespace, name, status)
+    }
+
+    /// Set one condition of an object's status as of a given time (see
+    /// [`Condition`]), replacing one of the same type.
+    pub fn set_condition(
+        &self,
+        resource: &str,
+        namespace: &str,
+        name: &str,
+        condition: Condition,
+    ) -> Result<Value, ApiError> {
+        direct::set_condition(&self.shared, resource, namespace, name, &condition)
     }
 
     /// One stored object. `resource` is a kind, plural or short name; `namespace`

@@ -3,6 +3,7 @@
 mod binary;
 mod controller;
 mod crds;
+mod direct;
 mod discovery;
 mod faults;
 mod holds;

@@ -1,6 +1,6 @@
 //! Test controls over HTTP under `/__test/`: the request log, failure
-//! injection and held requests, latency, the simulated controller and
-//! kubeconfig variants. They need no
+//! injection and held requests, latency, the simulated controllers, CRD
+//! establishment, direct writes and kubeconfig variants. They need no
 //! token and are not recorded in the request log.
 
 use std::sync::Arc;
@@ -23,9 +23,12 @@ use crate::requests::RecordedRequest;
 use crate::server::Shared;
 use crate::time;
 
+mod objects;
+
 /// The `/__test` routes.
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
+        .merge(objects::router())
         .route(
             "/__test/requests",
             get(list_requests).delete(clear_requests),
