@@ -337,8 +337,12 @@ fn send(
         accept: None,
         body: body.map_or_else(Bytes::new, |body| Bytes::from(body.to_string())),
     };
-    match api::handle(shared, request)? {
+    let mut response = api::handle(shared, request)?;
+    while let ApiResponse::Warning(_, inner) = response {
+        response = *inner;
+    }
+    match response {
         ApiResponse::Json(_, body) => Ok(body),
-        ApiResponse::Watch(_) => Err(ApiError::bad_request("direct writes do not watch")),
+        _ => Err(ApiError::bad_request("direct writes answer objects only")),
     }
 }

@@ -51,7 +51,9 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 pub use api::CrdEstablishment;
-pub use controller::{ControllerSettings, READINESS_ANNOTATION, Readiness, ReadinessRule};
+pub use controller::{
+    ControllerSettings, Outcome, READINESS_ANNOTATION, Readiness, ReadinessRule, Run, RunRule, When,
+};
 pub use direct::{Condition, TEST_MANAGER, TimeShift};
 pub use discovery::DiscoveryMode;
 pub use faults::{Fault, FaultAction, FaultId, Gate, HOLD_PATIENCE, Operation, RequestMatch};
@@ -155,6 +157,12 @@ impl Builder {
     /// and absent from discovery.
     pub fn crd_establishment(mut self, establishment: CrdEstablishment) -> Self {
         self.options.crd_establishment = establishment;
+        self
+    }
+
+    /// Add a rule for how Jobs and run-to-completion Pods end (later rules win).
+    pub fn run(mut self, rule: RunRule) -> Self {
+        self.options.controller.runs.push(rule);
         self
     }
 
@@ -376,6 +384,27 @@ impl TestApiServer {
         self.shared
             .controller
             .update(|settings| settings.default = readiness);
+    }
+
+    /// Add a rule for how Jobs and run-to-completion Pods end (later rules win).
+    ///
+    /// ```no_run
+    /// # use rchart_test_apiserver::{Run, RunRule, TestApiServer};
+    /// # let server = TestApiServer::start().unwrap();
+    /// server.add_run_rule(RunRule::job("migrate", Run::failing().log("relation \"users\" already exists\n")));
+    /// server.add_run_rule(RunRule::pod("*-test", Run::succeeding().held()));
+    /// ```
+    pub fn add_run_rule(&self, rule: RunRule) {
+        self.shared
+            .controller
+            .update(|settings| settings.runs.push(rule));
+    }
+
+    /// Let the held run (see [`Run::held`]) of the Job or bare Pod `name`
+    /// end; true when it was waiting, else it ends as soon as it gets to
+    /// its hold. `resource` is `Job` or `Pod` (any kind name).
+    pub fn finish_run(&self, resource: &str, namespace: &str, name: &str) -> bool {
+        self.shared.finish_run(resource, namespace, name)
     }
 
     /// Drop all readiness rules and make everything ready at once again.

@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 use tower::ServiceExt as _;
 
 use crate::api::{self, ApiRequest, ApiResponse, CrdEstablishment, WatchSettings};
-use crate::controller::{ControllerSettings, Pace, SettingsCell};
+use crate::controller::{ControllerSettings, Pace, Runs, SettingsCell};
 use crate::discovery::DiscoveryMode;
 use crate::faults::{Effects, FaultAction, Faults, Gates, Release, RequestFacts};
 use crate::path::{Query, Route};
@@ -51,6 +51,8 @@ pub struct Shared {
     pub controller: SettingsCell,
     /// When the simulated controllers write.
     pub pace: Pace,
+    /// Held runs of Jobs and Pods, and their logs.
+    pub runs: Runs,
     /// Watch tunables.
     pub watch_settings: WatchSettings,
     /// How `/api` and `/apis` answer.
@@ -98,6 +100,7 @@ impl Shared {
             latency: AtomicDuration::new(options.latency),
             controller: SettingsCell::default(),
             pace: Pace::new(options.controller_lag),
+            runs: Runs::default(),
             watch_settings: options.watch,
             discovery: options.discovery,
             port,
@@ -106,6 +109,17 @@ impl Shared {
             .controller
             .update(|settings| *settings = options.controller);
         shared
+    }
+
+    /// End the held run of the Job or bare Pod `name` (see [`Runs::finish`]).
+    pub fn finish_run(&self, resource: &str, namespace: &str, name: &str) -> bool {
+        let kind = self
+            .store()
+            .catalogue
+            .resolve(resource)
+            .map_or_else(|| resource.to_string(), |r| r.kind.clone());
+        self.runs
+            .finish((kind, namespace.to_string(), name.to_string()))
     }
 
     /// The latency added to every answer.
@@ -428,8 +442,7 @@ fn route_request(
                 body,
             };
             match api::handle(shared, api_request) {
-                Ok(ApiResponse::Json(code, body)) => json_response(code, &body),
-                Ok(ApiResponse::Watch(receiver)) => watch_response(receiver),
+                Ok(response) => api_response(response),
                 Err(error) => error_response(&error),
             }
         }
@@ -463,6 +476,33 @@ fn json_response(code: u16, body: &Value) -> Response<Body> {
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn api_response(response: ApiResponse) -> Response<Body> {
+    match response {
+        ApiResponse::Json(code, body) => json_response(code, &body),
+        ApiResponse::Watch(receiver) => watch_response(receiver),
+        ApiResponse::Text(code, text) => text_response(code, text),
+        ApiResponse::Warning(warning, response) => {
+            let mut response = api_response(*response);
+            // The real server's form: code 299, no agent, the text quoted.
+            if let Ok(value) = header::HeaderValue::from_str(&format!("299 - \"{warning}\"")) {
+                response.headers_mut().append(header::WARNING, value);
+            }
+            response
+        }
+    }
+}
+
+fn text_response(code: u16, text: String) -> Response<Body> {
+    let mut response = Response::new(Body::from(text));
+    *response.status_mut() =
+        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/plain"),
     );
     response
 }

@@ -15,12 +15,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::api::{self, CrdEstablishment};
-use crate::controller::{ControllerSettings, ReadinessRule};
+use crate::controller::{ControllerSettings, ReadinessRule, RunRule};
 use crate::faults::{Fault, FaultAction, FaultId, HOLD_PATIENCE, Release};
 use crate::kubeconfig::{self, KubeconfigOptions};
 use crate::path::Query;
 use crate::requests::RecordedRequest;
 use crate::server::Shared;
+use crate::status::ApiError;
 use crate::time;
 
 mod objects;
@@ -43,6 +44,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
             get(readiness).put(set_readiness).delete(reset_readiness),
         )
         .route("/__test/readiness/rules", post(add_readiness_rule))
+        .route("/__test/runs/rules", post(add_run_rule))
+        .route("/__test/runs/finish", post(finish_run))
         .route("/__test/gates/{name}", get(gate))
         .route("/__test/gates/{name}/release", post(release_gate))
         .route("/__test/latency", get(latency).put(set_latency))
@@ -113,6 +116,30 @@ async fn add_readiness_rule(
         .controller
         .update(|settings| settings.rules.push(rule));
     StatusCode::CREATED
+}
+
+async fn add_run_rule(State(shared): State<Arc<Shared>>, Json(rule): Json<RunRule>) -> StatusCode {
+    shared
+        .controller
+        .update(|settings| settings.runs.push(rule));
+    StatusCode::CREATED
+}
+
+/// `?resource=Job&namespace=default&name=migrate`: end that held run;
+/// `{"waiting": true}` when it was held already.
+async fn finish_run(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+) -> (StatusCode, Json<serde_json::Value>) {
+    let query = Query::parse(query.as_deref());
+    let (Some(resource), Some(name)) = (query.non_empty("resource"), query.non_empty("name"))
+    else {
+        let error = ApiError::bad_request("the query needs resource= and name=");
+        return (StatusCode::BAD_REQUEST, Json(error.to_status()));
+    };
+    let namespace = query.non_empty("namespace").unwrap_or("default");
+    let waiting = shared.finish_run(resource, namespace, name);
+    (StatusCode::OK, Json(json!({"waiting": waiting})))
 }
 
 async fn reset_readiness(State(shared): State<Arc<Shared>>) -> StatusCode {

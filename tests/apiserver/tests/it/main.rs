@@ -8,6 +8,7 @@ mod discovery;
 mod faults;
 mod holds;
 mod http;
+mod jobs;
 mod kube_client;
 mod kubectl;
 mod slow_link;
