@@ -95,6 +95,7 @@ impl Default for Builder {
                 controller: ControllerSettings::default(),
                 controller_lag: Duration::ZERO,
                 crd_establishment: CrdEstablishment::default(),
+                foreign_managers: false,
                 watch: WatchSettings::default(),
                 discovery: DiscoveryMode::default(),
                 latency: Duration::ZERO,
@@ -157,6 +158,15 @@ impl Builder {
     /// and absent from discovery.
     pub fn crd_establishment(mut self, establishment: CrdEstablishment) -> Self {
         self.options.crd_establishment = establishment;
+        self
+    }
+
+    /// Make kube-controller-manager write more than status on the objects a
+    /// client applies, as on a real cluster (a Deployment's revision
+    /// annotation, a bound claim's volume), so managedFields carry several
+    /// managers. Off by default.
+    pub fn foreign_managers(mut self, on: bool) -> Self {
+        self.options.foreign_managers = on;
         self
     }
 
@@ -417,6 +427,11 @@ impl TestApiServer {
     /// Change the simulated controllers' lag (see [`Builder::controller_lag`]).
     pub fn set_controller_lag(&self, lag: Duration) {
         self.shared.pace.set_lag(lag);
+    }
+
+    /// Turn the other field managers on or off (see [`Builder::foreign_managers`]).
+    pub fn set_foreign_managers(&self, on: bool) {
+        self.shared.foreign_managers.set_enabled(on);
     }
 
     /// Stop the simulated controllers from writing: status stays as it is

@@ -34,6 +34,10 @@ struct Args {
     /// or `manual` (POST /__test/crds/establish).
     #[arg(long, default_value = "immediate", value_parser = parse_crd_establishment)]
     crd_establishment: CrdEstablishment,
+    /// Let kube-controller-manager write more than status on applied objects
+    /// (a Deployment's revision annotation, a claim's volume).
+    #[arg(long)]
+    foreign_managers: bool,
 }
 
 fn parse_readiness(text: &str) -> Result<Readiness, String> {
@@ -56,7 +60,8 @@ fn main() -> std::process::ExitCode {
         .default_readiness(args.ready_after)
         .discovery(args.discovery)
         .latency(args.latency)
-        .crd_establishment(args.crd_establishment);
+        .crd_establishment(args.crd_establishment)
+        .foreign_managers(args.foreign_managers);
     if let Some(token) = &args.token {
         builder = builder.token(token);
     }

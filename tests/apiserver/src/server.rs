@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 use tower::ServiceExt as _;
 
 use crate::api::{self, ApiRequest, ApiResponse, CrdEstablishment, WatchSettings};
-use crate::controller::{ControllerSettings, Pace, Runs, SettingsCell};
+use crate::controller::{ControllerSettings, ForeignManagers, Pace, Runs, SettingsCell};
 use crate::discovery::DiscoveryMode;
 use crate::faults::{Effects, FaultAction, Faults, Gates, Release, RequestFacts};
 use crate::path::{Query, Route};
@@ -53,6 +53,8 @@ pub struct Shared {
     pub pace: Pace,
     /// Held runs of Jobs and Pods, and their logs.
     pub runs: Runs,
+    /// Whether kube-controller-manager writes more than status.
+    pub foreign_managers: ForeignManagers,
     /// Watch tunables.
     pub watch_settings: WatchSettings,
     /// How `/api` and `/apis` answer.
@@ -76,6 +78,8 @@ pub struct Options {
     pub controller_lag: Duration,
     /// When new CustomResourceDefinitions are established.
     pub crd_establishment: CrdEstablishment,
+    /// Whether kube-controller-manager writes more than status.
+    pub foreign_managers: bool,
     /// Watch tunables.
     pub watch: WatchSettings,
     /// How `/api` and `/apis` answer.
@@ -101,6 +105,7 @@ impl Shared {
             controller: SettingsCell::default(),
             pace: Pace::new(options.controller_lag),
             runs: Runs::default(),
+            foreign_managers: ForeignManagers::new(options.foreign_managers),
             watch_settings: options.watch,
             discovery: options.discovery,
             port,

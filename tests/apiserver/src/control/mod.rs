@@ -216,7 +216,8 @@ async fn set_latency(
     StatusCode::NO_CONTENT
 }
 
-/// The simulated controllers' pace: `{"lag_ms": 50, "paused": false}`.
+/// The simulated controllers' pace and modes:
+/// `{"lag_ms": 50, "paused": false, "foreign_managers": false}`.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ControllerPace {
@@ -224,12 +225,15 @@ struct ControllerPace {
     lag_ms: Option<u64>,
     #[serde(default)]
     paused: Option<bool>,
+    #[serde(default)]
+    foreign_managers: Option<bool>,
 }
 
 async fn controller(State(shared): State<Arc<Shared>>) -> Json<ControllerPace> {
     Json(ControllerPace {
         lag_ms: Some(time::millis(shared.pace.lag())),
         paused: Some(shared.pace.paused()),
+        foreign_managers: Some(shared.foreign_managers.enabled()),
     })
 }
 
@@ -245,6 +249,9 @@ async fn set_controller(
         Some(true) => shared.pace.pause(),
         Some(false) => shared.pace.resume(),
         None => {}
+    }
+    if let Some(on) = pace.foreign_managers {
+        shared.foreign_managers.set_enabled(on);
     }
     controller(State(shared)).await
 }

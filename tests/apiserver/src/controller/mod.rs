@@ -10,6 +10,7 @@
 //! [`Pace`]: the controllers' lag after the change, and while paused.
 
 pub mod establishing;
+mod foreign;
 mod jobs;
 mod pace;
 mod runs;
@@ -28,6 +29,7 @@ use crate::objects;
 use crate::server::Shared;
 use crate::store::{EventType, ObjectKey};
 use crate::time;
+pub use foreign::ForeignManagers;
 use jobs::Owned;
 pub use pace::Pace;
 pub use runs::{Outcome, Run, RunRule, Runs, When};
@@ -392,6 +394,7 @@ fn write_phase(shared: &Arc<Shared>, rollout: &Rollout, phase: Phase) {
     if rollout.kind == "Pod" && phase == Phase::Progressing {
         writes::bind(shared, &rollout.key, &rollout.uid);
     }
+    foreign::before_status(shared, &rollout.key, &rollout.uid, &rollout.kind, phase);
     let target = writes::Target {
         key: &rollout.key,
         uid: &rollout.uid,

@@ -348,10 +348,13 @@ fn the_pace_can_change_over_http() {
     let client = Client::new(&server);
     assert_eq!(
         client.get("/__test/controller").body,
-        json!({"lag_ms": 0, "paused": false})
+        json!({"lag_ms": 0, "paused": false, "foreign_managers": false})
     );
     let changed = client.put("/__test/controller", &json!({"lag_ms": 50, "paused": true}));
-    assert_eq!(changed.body, json!({"lag_ms": 50, "paused": true}));
+    assert_eq!(
+        changed.body,
+        json!({"lag_ms": 50, "paused": true, "foreign_managers": false})
+    );
     client.post(DEPLOYMENTS, &deployment("web", 1, "nginx:1"));
     assert!(
         client

@@ -6,6 +6,7 @@ mod crds;
 mod direct;
 mod discovery;
 mod faults;
+mod foreign;
 mod holds;
 mod http;
 mod jobs;
