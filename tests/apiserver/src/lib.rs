@@ -26,6 +26,7 @@ mod discovery;
 mod faults;
 mod kubeconfig;
 mod managed;
+mod modes;
 mod objects;
 mod openapi;
 mod patch;
@@ -58,6 +59,9 @@ pub use direct::{Condition, TEST_MANAGER, TimeShift};
 pub use discovery::DiscoveryMode;
 pub use faults::{Fault, FaultAction, FaultId, Gate, HOLD_PATIENCE, Operation, RequestMatch};
 pub use kubeconfig::KubeconfigOptions;
+pub use modes::{
+    CONTROLLER_LAG, CRD_ESTABLISHMENT_DELAY, MODES_VARIABLE, Mode, ModeError, SLOW_LINK_LATENCY,
+};
 pub use requests::{Injected, RecordedRequest};
 pub use status::ApiError;
 
@@ -202,6 +206,36 @@ impl Builder {
     pub fn latency(mut self, latency: Duration) -> Self {
         self.options.latency = latency;
         self
+    }
+
+    /// Take the shape of cluster `mode` names (see [`Mode`]); it sets the
+    /// options the mode is made of, over what was set before.
+    pub fn mode(self, mode: Mode) -> Self {
+        match mode {
+            Mode::LegacyDiscovery => self.discovery(DiscoveryMode::Legacy),
+            Mode::LaggingControllers => self
+                .controller_lag(CONTROLLER_LAG)
+                .crd_establishment(CrdEstablishment::after(CRD_ESTABLISHMENT_DELAY)),
+            Mode::SlowLink => self.latency(SLOW_LINK_LATENCY),
+            Mode::ForeignManagers => self.foreign_managers(true),
+        }
+    }
+
+    /// Take the shapes of cluster `modes` name, in order.
+    pub fn modes(self, modes: &[Mode]) -> Self {
+        modes.iter().fold(self, |builder, mode| builder.mode(*mode))
+    }
+
+    /// Take the shapes [`MODES_VARIABLE`] (`RCHART_TEST_APISERVER_MODES`)
+    /// names, e.g. `legacy-discovery,slow-link`, over what was set before.
+    pub fn modes_from_env(self) -> Result<Self, ModeError> {
+        Ok(self.modes(&Mode::from_env()?))
+    }
+
+    /// Default options with the modes [`MODES_VARIABLE`] names: how a suite
+    /// runs against each shape of cluster by setting one variable.
+    pub fn from_env() -> Result<Self, ModeError> {
+        Builder::default().modes_from_env()
     }
 
     /// Start the server on a background thread with its own runtime.

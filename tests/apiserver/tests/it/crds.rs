@@ -11,24 +11,10 @@ use rchart_test_apiserver::{CrdEstablishment, Operation, RequestMatch, TestApiSe
 use serde_json::{Value, json};
 
 use crate::kube_client::client;
-use crate::support::{Client, PATIENCE};
+use crate::support::{Client, PATIENCE, widgets_crd};
 
 const CRDS: &str = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
 const WIDGETS: &str = "/apis/example.com/v1/namespaces/default/widgets";
-
-fn widgets_crd() -> Value {
-    json!({
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "widgets.example.com"},
-        "spec": {
-            "group": "example.com",
-            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
-            "scope": "Namespaced",
-            "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {"type": "object"}}}]
-        }
-    })
-}
 
 fn widget() -> Value {
     json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}})

@@ -12,6 +12,7 @@ mod http;
 mod jobs;
 mod kube_client;
 mod kubectl;
+mod modes;
 mod slow_link;
 mod support;
 mod watch;

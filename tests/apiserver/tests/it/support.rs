@@ -342,6 +342,21 @@ pub fn deployment(name: &str, replicas: i64, image: &str) -> Value {
     })
 }
 
+/// A namespaced CustomResourceDefinition for `widgets.example.com/v1`.
+pub fn widgets_crd() -> Value {
+    json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {
+            "group": "example.com",
+            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+            "scope": "Namespaced",
+            "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {"type": "object"}}}]
+        }
+    })
+}
+
 /// Names of the items of a list body.
 pub fn item_names(list: &Value) -> Vec<String> {
     list["items"]
