@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::api::{self, CrdEstablishment};
 use crate::objects;
 use crate::server::Shared;
-use crate::store::EventType;
+use crate::store::{EventType, ObjectKey};
 
 /// Start the loop on the current runtime.
 pub fn spawn(shared: Arc<Shared>) {
@@ -24,15 +24,7 @@ pub fn spawn(shared: Arc<Shared>) {
                 let shared = shared.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(delay).await;
-                    let mut store = shared.store();
-                    let same_crd = store
-                        .catalogue
-                        .resolve("customresourcedefinitions")
-                        .and_then(|crds| store.get(&crate::store::ObjectKey::new(&crds, "", &name)))
-                        .is_some_and(|crd| objects::meta_str(&crd, "uid") == Some(&uid));
-                    if same_crd {
-                        api::establish(&mut store, &name);
-                    }
+                    establish_same(&shared, &name, &uid);
                 });
             }
             if changes.changed().await.is_err() {
@@ -40,6 +32,19 @@ pub fn spawn(shared: Arc<Shared>) {
             }
         }
     });
+}
+
+/// Establish the CRD `name` unless it was replaced by another since.
+fn establish_same(shared: &Shared, name: &str, uid: &str) {
+    let mut store = shared.store();
+    let same = store
+        .catalogue
+        .resolve("customresourcedefinitions")
+        .and_then(|crds| store.get(&ObjectKey::new(&crds, "", name)))
+        .is_some_and(|crd| objects::meta_str(&crd, "uid") == Some(uid));
+    if same {
+        api::establish(&mut store, name);
+    }
 }
 
 /// CRDs that appeared or changed since `last_seen`, are not established and
