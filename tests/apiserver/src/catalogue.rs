@@ -83,6 +83,11 @@ impl ResourceType {
         }
     }
 
+    /// Whether the type has the `log` subresource (Pods).
+    pub fn serves_logs(&self) -> bool {
+        !self.custom && self.group.is_empty() && self.plural == "pods"
+    }
+
     /// Whether `name` is one of the names kubectl accepts for this type:
     /// kind, plural, singular or a short name (case-insensitive).
     pub fn answers_to(&self, name: &str) -> bool {

@@ -116,6 +116,16 @@ pub fn resources(catalogue: &Catalogue, group: &str, version: &str) -> Option<Va
     let mut resources = Vec::new();
     for resource in types {
         resources.push(resource_json(resource));
+        // Subresources in the real server's (alphabetical) order.
+        if resource.serves_logs() {
+            resources.push(json!({
+                "name": format!("{}/log", resource.plural),
+                "singularName": "",
+                "namespaced": resource.namespaced,
+                "kind": resource.kind,
+                "verbs": ["get"],
+            }));
+        }
         if resource.status_subresource {
             resources.push(json!({
                 "name": format!("{}/status", resource.plural),
@@ -183,6 +193,13 @@ fn aggregated_group(catalogue: &Catalogue, group: &str, versions: &[String]) -> 
                         entry["categories"] = json!(resource.categories);
                     }
                     let mut subresources = Vec::new();
+                    if resource.serves_logs() {
+                        subresources.push(json!({
+                            "subresource": "log",
+                            "responseKind": response_kind,
+                            "verbs": ["get"],
+                        }));
+                    }
                     if resource.status_subresource {
                         subresources.push(json!({
                             "subresource": "status",

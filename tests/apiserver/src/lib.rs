@@ -21,10 +21,12 @@ mod catalogue;
 mod control;
 mod controller;
 mod defaults;
+mod direct;
 mod discovery;
 mod faults;
 mod kubeconfig;
 mod managed;
+mod modes;
 mod objects;
 mod openapi;
 mod patch;
@@ -37,6 +39,7 @@ mod server;
 mod status;
 mod store;
 mod table;
+mod time;
 mod validation;
 
 use std::path::{Path, PathBuf};
@@ -48,11 +51,18 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-pub use controller::{ControllerSettings, READINESS_ANNOTATION, Readiness, ReadinessRule};
+pub use api::CrdEstablishment;
+pub use controller::{
+    ControllerSettings, Outcome, READINESS_ANNOTATION, Readiness, ReadinessRule, Run, RunRule, When,
+};
+pub use direct::{Condition, TEST_MANAGER, TimeShift};
 pub use discovery::DiscoveryMode;
-pub use faults::{Fault, FaultAction, FaultId, Operation, RequestMatch};
+pub use faults::{Fault, FaultAction, FaultId, Gate, HOLD_PATIENCE, Operation, RequestMatch};
 pub use kubeconfig::KubeconfigOptions;
-pub use requests::RecordedRequest;
+pub use modes::{
+    CONTROLLER_LAG, CRD_ESTABLISHMENT_DELAY, MODES_VARIABLE, Mode, ModeError, SLOW_LINK_LATENCY,
+};
+pub use requests::{Injected, RecordedRequest};
 pub use status::ApiError;
 
 use api::WatchSettings;
@@ -87,8 +97,12 @@ impl Default for Builder {
                 require_token: false,
                 default_namespace: "default".to_string(),
                 controller: ControllerSettings::default(),
+                controller_lag: Duration::ZERO,
+                crd_establishment: CrdEstablishment::default(),
+                foreign_managers: false,
                 watch: WatchSettings::default(),
                 discovery: DiscoveryMode::default(),
+                latency: Duration::ZERO,
             },
             port: 0,
         }
@@ -134,6 +148,38 @@ impl Builder {
         self
     }
 
+    /// Make the simulated controllers write each status `lag` after the change
+    /// they react to, as real controllers trail writes; `observedGeneration`
+    /// then stays behind `generation` for that long. Zero by default.
+    pub fn controller_lag(mut self, lag: Duration) -> Self {
+        self.options.controller_lag = lag;
+        self
+    }
+
+    /// When new CustomResourceDefinitions become `Established` and served: at
+    /// once (the default), after a delay, never, or when the test calls
+    /// [`TestApiServer::establish_crds`]. Until then their resources are `404`
+    /// and absent from discovery.
+    pub fn crd_establishment(mut self, establishment: CrdEstablishment) -> Self {
+        self.options.crd_establishment = establishment;
+        self
+    }
+
+    /// Make kube-controller-manager write more than status on the objects a
+    /// client applies, as on a real cluster (a Deployment's revision
+    /// annotation, a bound claim's volume), so managedFields carry several
+    /// managers. Off by default.
+    pub fn foreign_managers(mut self, on: bool) -> Self {
+        self.options.foreign_managers = on;
+        self
+    }
+
+    /// Add a rule for how Jobs and run-to-completion Pods end (later rules win).
+    pub fn run(mut self, rule: RunRule) -> Self {
+        self.options.controller.runs.push(rule);
+        self
+    }
+
     /// How often watches that allow bookmarks get one (10 s by default).
     pub fn bookmark_interval(mut self, interval: Duration) -> Self {
         self.options.watch.bookmark_interval = interval;
@@ -153,6 +199,43 @@ impl Builder {
     pub fn discovery(mut self, mode: DiscoveryMode) -> Self {
         self.options.discovery = mode;
         self
+    }
+
+    /// Answer every request this much later, as a distant cluster would: half
+    /// before it is handled, half after. A watch gets it on its start only.
+    pub fn latency(mut self, latency: Duration) -> Self {
+        self.options.latency = latency;
+        self
+    }
+
+    /// Take the shape of cluster `mode` names (see [`Mode`]); it sets the
+    /// options the mode is made of, over what was set before.
+    pub fn mode(self, mode: Mode) -> Self {
+        match mode {
+            Mode::LegacyDiscovery => self.discovery(DiscoveryMode::Legacy),
+            Mode::LaggingControllers => self
+                .controller_lag(CONTROLLER_LAG)
+                .crd_establishment(CrdEstablishment::after(CRD_ESTABLISHMENT_DELAY)),
+            Mode::SlowLink => self.latency(SLOW_LINK_LATENCY),
+            Mode::ForeignManagers => self.foreign_managers(true),
+        }
+    }
+
+    /// Take the shapes of cluster `modes` name, in order.
+    pub fn modes(self, modes: &[Mode]) -> Self {
+        modes.iter().fold(self, |builder, mode| builder.mode(*mode))
+    }
+
+    /// Take the shapes [`MODES_VARIABLE`] (`RCHART_TEST_APISERVER_MODES`)
+    /// names, e.g. `legacy-discovery,slow-link`, over what was set before.
+    pub fn modes_from_env(self) -> Result<Self, ModeError> {
+        Ok(self.modes(&Mode::from_env()?))
+    }
+
+    /// Default options with the modes [`MODES_VARIABLE`] names: how a suite
+    /// runs against each shape of cluster by setting one variable.
+    pub fn from_env() -> Result<Self, ModeError> {
+        Builder::default().modes_from_env()
     }
 
     /// Start the server on a background thread with its own runtime.
@@ -196,6 +279,7 @@ impl Builder {
                         }
                     };
                     controller::spawn(thread_shared.clone());
+                    controller::establishing::spawn(thread_shared.clone());
                     let _ = started.send(Ok(()));
                     server::serve(listener, thread_shared, shutdown_signal).await;
                 });
@@ -290,9 +374,46 @@ impl TestApiServer {
         self.shared.faults.remove(id)
     }
 
+    /// The faults still active (one-shot faults go once they fired).
+    pub fn faults(&self) -> Vec<(FaultId, Fault)> {
+        self.shared.faults.list()
+    }
+
     /// Remove every injected failure.
     pub fn clear_faults(&self) {
         self.shared.faults.clear();
+    }
+
+    /// Hold requests matching `when` until the returned gate lets them go.
+    /// Dropping the gate removes the fault and lets held requests go on.
+    ///
+    /// ```no_run
+    /// # use rchart_test_apiserver::{Operation, RequestMatch, TestApiServer};
+    /// # let server = TestApiServer::start().unwrap();
+    /// let renewals = server.hold(RequestMatch::of(Operation::Update).resource("leases"));
+    /// // ... start the client under test ...
+    /// renewals.wait_for(1); // a renewal is now held
+    /// // ... change the world while it waits ...
+    /// renewals.release_all();
+    /// ```
+    pub fn hold(&self, when: RequestMatch) -> Gate {
+        let name = format!("hold-{}", uuid::Uuid::new_v4().simple());
+        let id = self
+            .shared
+            .faults
+            .add(Fault::hold(&name, when).persistent());
+        Gate::new(self.shared.clone(), &name, Some(id))
+    }
+
+    /// A handle on the gate `name` that `Hold` faults (e.g. added over HTTP)
+    /// hold requests at. Dropping it changes nothing.
+    pub fn gate(&self, name: &str) -> Gate {
+        Gate::new(self.shared.clone(), name, None)
+    }
+
+    /// Change the latency added to every answer (see [`Builder::latency`]).
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared.set_latency(latency);
     }
 
     /// Add a readiness rule for the simulated controller (later rules win).
@@ -309,6 +430,27 @@ impl TestApiServer {
             .update(|settings| settings.default = readiness);
     }
 
+    /// Add a rule for how Jobs and run-to-completion Pods end (later rules win).
+    ///
+    /// ```no_run
+    /// # use rchart_test_apiserver::{Run, RunRule, TestApiServer};
+    /// # let server = TestApiServer::start().unwrap();
+    /// server.add_run_rule(RunRule::job("migrate", Run::failing().log("relation \"users\" already exists\n")));
+    /// server.add_run_rule(RunRule::pod("*-test", Run::succeeding().held()));
+    /// ```
+    pub fn add_run_rule(&self, rule: RunRule) {
+        self.shared
+            .controller
+            .update(|settings| settings.runs.push(rule));
+    }
+
+    /// Let the held run (see [`Run::held`]) of the Job or bare Pod `name`
+    /// end; true when it was waiting, else it ends as soon as it gets to
+    /// its hold. `resource` is `Job` or `Pod` (any kind name).
+    pub fn finish_run(&self, resource: &str, namespace: &str, name: &str) -> bool {
+        self.shared.finish_run(resource, namespace, name)
+    }
+
     /// Drop all readiness rules and make everything ready at once again.
     pub fn reset_readiness(&self) {
         self.shared
@@ -316,9 +458,94 @@ impl TestApiServer {
             .update(|settings| *settings = ControllerSettings::default());
     }
 
+    /// Change the simulated controllers' lag (see [`Builder::controller_lag`]).
+    pub fn set_controller_lag(&self, lag: Duration) {
+        self.shared.pace.set_lag(lag);
+    }
+
+    /// Turn the other field managers on or off (see [`Builder::foreign_managers`]).
+    pub fn set_foreign_managers(&self, on: bool) {
+        self.shared.foreign_managers.set_enabled(on);
+    }
+
+    /// Stop the simulated controllers from writing: status stays as it is
+    /// (`observedGeneration` behind `generation` after a spec change) until
+    /// [`TestApiServer::resume_controller`].
+    pub fn pause_controller(&self) {
+        self.shared.pace.pause();
+    }
+
+    /// Let the simulated controllers write again; what they held back while
+    /// paused is written now.
+    pub fn resume_controller(&self) {
+        self.shared.pace.resume();
+    }
+
+    /// Change when new CustomResourceDefinitions are established (see
+    /// [`Builder::crd_establishment`]); CRDs already waiting keep waiting
+    /// until [`TestApiServer::establish_crds`] unless changed again.
+    pub fn set_crd_establishment(&self, establishment: CrdEstablishment) {
+        self.shared.store().crd_establishment = establishment;
+    }
+
+    /// Establish every CustomResourceDefinition still waiting; returns their names.
+    pub fn establish_crds(&self) -> Vec<String> {
+        api::establish_waiting(&mut self.shared.store())
+    }
+
     /// Create an object directly (as field manager `test-setup`), for preparing state.
     pub fn create(&self, object: Value) -> Result<Value, ApiError> {
-        api::create_direct(&self.shared, object, "test-setup")
+        api::create_direct(&self.shared, object, TEST_MANAGER)
+    }
+
+    /// Replace a stored object with `object` (as `test-setup`, with no
+    /// resourceVersion precondition), e.g. to garble a Secret's data. It is
+    /// validated and written like a client's PUT: a new resourceVersion, and
+    /// watchers see `MODIFIED`.
+    pub fn replace(&self, object: Value) -> Result<Value, ApiError> {
+        direct::replace(&self.shared, object)
+    }
+
+    /// Delete a stored object as a client's DELETE would (finalizers hold it).
+    /// `resource` is a kind, plural or short name.
+    pub fn delete(&self, resource: &str, namespace: &str, name: &str) -> Result<Value, ApiError> {
+        direct::delete(&self.shared, resource, namespace, name)
+    }
+
+    /// Move a Lease's `spec.renewTime` and `spec.acquireTime` into the past or
+    /// the future (as `test-setup`; a new resourceVersion, `MODIFIED` for
+    /// watchers), e.g. to make its holder look gone.
+    pub fn shift_lease(
+        &self,
+        namespace: &str,
+        name: &str,
+        shift: TimeShift,
+    ) -> Result<Value, ApiError> {
+        direct::shift_lease(&self.shared, namespace, name, shift)
+    }
+
+    /// Replace an object's `status`, through `/status` where the type has it,
+    /// as another client (`test-setup`) would.
+    pub fn set_status(
+        &self,
+        resource: &str,
+        namespace: &str,
+        name: &str,
+        status: Value,
+    ) -> Result<Value, ApiError> {
+        direct::set_status(&self.shared, resource, namespace, name, status)
+    }
+
+    /// Set one condition of an object's status as of a given time (see
+    /// [`Condition`]), replacing one of the same type.
+    pub fn set_condition(
+        &self,
+        resource: &str,
+        namespace: &str,
+        name: &str,
+        condition: Condition,
+    ) -> Result<Value, ApiError> {
+        direct::set_condition(&self.shared, resource, namespace, name, &condition)
     }
 
     /// One stored object. `resource` is a kind, plural or short name; `namespace`

@@ -3,6 +3,7 @@
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -15,14 +16,15 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tower::ServiceExt as _;
 
-use crate::api::{self, ApiRequest, ApiResponse, WatchSettings};
-use crate::controller::{ControllerSettings, SettingsCell};
+use crate::api::{self, ApiRequest, ApiResponse, CrdEstablishment, WatchSettings};
+use crate::controller::{ControllerSettings, ForeignManagers, Pace, Runs, SettingsCell};
 use crate::discovery::DiscoveryMode;
-use crate::faults::{Faults, RequestFacts};
+use crate::faults::{Effects, FaultAction, Faults, Gates, Release, RequestFacts};
 use crate::path::{Query, Route};
-use crate::requests::{RecordedRequest, RequestLog};
+use crate::requests::{EntryId, Injected, RecordedRequest, RequestLog};
 use crate::status::ApiError;
 use crate::store::Store;
+use crate::time::AtomicDuration;
 use crate::{control, discovery, openapi};
 
 /// The most a request body may hold, as on the real server.
@@ -41,8 +43,18 @@ pub struct Shared {
     pub requests: RequestLog,
     /// Active failure injections.
     pub faults: Faults,
+    /// Requests held by `Hold` faults.
+    pub gates: Gates,
+    /// Added to every answer (a slow link).
+    latency: AtomicDuration,
     /// Simulated controller configuration.
     pub controller: SettingsCell,
+    /// When the simulated controllers write.
+    pub pace: Pace,
+    /// Held runs of Jobs and Pods, and their logs.
+    pub runs: Runs,
+    /// Whether kube-controller-manager writes more than status.
+    pub foreign_managers: ForeignManagers,
     /// Watch tunables.
     pub watch_settings: WatchSettings,
     /// How `/api` and `/apis` answer.
@@ -62,23 +74,38 @@ pub struct Options {
     pub default_namespace: String,
     /// Readiness rules of the simulated controller.
     pub controller: ControllerSettings,
+    /// How long after a change the simulated controllers write.
+    pub controller_lag: Duration,
+    /// When new CustomResourceDefinitions are established.
+    pub crd_establishment: CrdEstablishment,
+    /// Whether kube-controller-manager writes more than status.
+    pub foreign_managers: bool,
     /// Watch tunables.
     pub watch: WatchSettings,
     /// How `/api` and `/apis` answer.
     pub discovery: DiscoveryMode,
+    /// Added to every answer (a slow link).
+    pub latency: Duration,
 }
 
 impl Shared {
     /// State for a server on `port`.
     pub fn new(options: Options, port: u16) -> Self {
+        let mut store = Store::new(options.watch.history_limit);
+        store.crd_establishment = options.crd_establishment;
         let shared = Shared {
-            store: Mutex::new(Store::new(options.watch.history_limit)),
+            store: Mutex::new(store),
             token: options.token,
             require_token: options.require_token,
             default_namespace: options.default_namespace,
             requests: RequestLog::default(),
             faults: Faults::default(),
+            gates: Gates::default(),
+            latency: AtomicDuration::new(options.latency),
             controller: SettingsCell::default(),
+            pace: Pace::new(options.controller_lag),
+            runs: Runs::default(),
+            foreign_managers: ForeignManagers::new(options.foreign_managers),
             watch_settings: options.watch,
             discovery: options.discovery,
             port,
@@ -87,6 +114,27 @@ impl Shared {
             .controller
             .update(|settings| *settings = options.controller);
         shared
+    }
+
+    /// End the held run of the Job or bare Pod `name` (see [`Runs::finish`]).
+    pub fn finish_run(&self, resource: &str, namespace: &str, name: &str) -> bool {
+        let kind = self
+            .store()
+            .catalogue
+            .resolve(resource)
+            .map_or_else(|| resource.to_string(), |r| r.kind.clone());
+        self.runs
+            .finish((kind, namespace.to_string(), name.to_string()))
+    }
+
+    /// The latency added to every answer.
+    pub fn latency(&self) -> Duration {
+        self.latency.get()
+    }
+
+    /// Change the latency added to every answer.
+    pub fn set_latency(&self, latency: Duration) {
+        self.latency.set(latency);
     }
 
     /// Lock the store. Handlers never hold the lock across an await.
@@ -150,78 +198,190 @@ async fn handle(
         let response = controls.oneshot(request.map(Body::new)).await;
         return Ok(response.unwrap_or_else(|never: Infallible| match never {}));
     }
-    let mut record = RecordedRequest {
+    let entry = shared.requests.arrive(RecordedRequest {
         method: request.method().to_string(),
         path,
         query: request.uri().query().unwrap_or_default().to_string(),
         content_type: header_text(request.headers(), header::CONTENT_TYPE),
         status: None,
+        handled: None,
+        injected: Vec::new(),
+    });
+    // A distant cluster: the request travels half the latency, the answer
+    // the other half (for a watch, only its start).
+    let half_trip = shared.latency() / 2;
+    if !half_trip.is_zero() {
+        tokio::time::sleep(half_trip).await;
+    }
+    let exchange = Exchange {
+        shared: &shared,
+        entry,
     };
-    let result = respond(&shared, request).await;
-    record.status = result
+    let result = exchange.respond(request).await;
+    let status = result
         .as_ref()
         .ok()
         .map(|response| response.status().as_u16());
-    shared.requests.record(record);
+    shared
+        .requests
+        .update(entry, |record| record.status = status);
+    if !half_trip.is_zero() {
+        tokio::time::sleep(half_trip).await;
+    }
     result
 }
 
-async fn respond(
-    shared: &Arc<Shared>,
-    request: Request<Incoming>,
-) -> Result<Response<Body>, DroppedConnection> {
-    if !authorized(request.headers(), &shared.token, shared.require_token) {
-        return Ok(error_response(&ApiError::unauthorized()));
-    }
-    let route = Route::parse(request.uri().path());
-    let query = Query::parse(request.uri().query());
-    let decision = {
-        let store = shared.store();
-        let (resource, namespace, name) = match &route {
-            Route::Resource(path) => (
-                store
-                    .catalogue
-                    .find(&path.group, &path.version, &path.resource),
-                path.namespace.clone(),
-                path.name.clone(),
-            ),
-            _ => (None, None, None),
-        };
-        shared.faults.decide(&RequestFacts {
-            method: request.method().as_str(),
-            path: request.uri().path(),
-            watch: query.flag("watch"),
-            resource: resource.as_deref(),
-            namespace: namespace.as_deref(),
-            name: name.as_deref(),
-        })
-    };
-    if let Some(delay) = decision.delay {
-        tokio::time::sleep(delay).await;
-    }
-    if decision.drop {
-        return Err(DroppedConnection);
-    }
-    let (parts, body) = request.into_parts();
-    let body = match axum::body::to_bytes(Body::new(body), MAX_BODY_BYTES).await {
-        Ok(body) => body,
-        Err(_) => {
-            let error = ApiError::new(
-                413,
-                "RequestEntityTooLarge",
-                format!("Request entity too large: limit is {MAX_BODY_BYTES}"),
-            );
-            return Ok(error_response(&error));
+/// One API request on its way through faults and handling, noting in the
+/// request log what happens to it.
+struct Exchange<'a> {
+    shared: &'a Arc<Shared>,
+    entry: EntryId,
+}
+
+impl Exchange<'_> {
+    async fn respond(
+        &self,
+        request: Request<Incoming>,
+    ) -> Result<Response<Body>, DroppedConnection> {
+        let shared = self.shared;
+        if !authorized(request.headers(), &shared.token, shared.require_token) {
+            return Ok(self.handled(error_response(&ApiError::unauthorized())));
         }
-    };
-    // An injected failure answers after the body was read, as the real server's storage
-    // and admission errors do; answering before it would close the connection under the
-    // client's next request.
-    if let Some(error) = decision.respond {
-        return Ok(error_response(&error));
+        let route = Route::parse(request.uri().path());
+        let query = Query::parse(request.uri().query());
+        let facts = request_facts(shared, &route, &request, &query);
+        let decision = shared.faults.decide(&facts);
+        let early_answer = self.carry_out(&decision.before).await?;
+        let (parts, body) = request.into_parts();
+        let body = match axum::body::to_bytes(Body::new(body), MAX_BODY_BYTES).await {
+            Ok(body) => body,
+            Err(_) => {
+                let error = ApiError::new(
+                    413,
+                    "RequestEntityTooLarge",
+                    format!("Request entity too large: limit is {MAX_BODY_BYTES}"),
+                );
+                return Ok(self.handled(error_response(&error)));
+            }
+        };
+        // An injected failure answers after the body was read, as the real server's storage
+        // and admission errors do; answering before it would close the connection under the
+        // client's next request.
+        if let Some(action) = early_answer {
+            return Ok(fault_response(&action, &facts, &body));
+        }
+        let request = Request::from_parts(parts, body.clone());
+        let response = self.handled(route_request(shared, route, query, request));
+        match self.carry_out(&decision.after).await? {
+            Some(action) => Ok(fault_response(&action, &facts, &body)),
+            None => Ok(response),
+        }
     }
-    let request = Request::from_parts(parts, body);
-    Ok(route_request(shared, route, query, request))
+
+    /// Wait, hold, drop or pick a failure to answer with, as the faults decided.
+    async fn carry_out(&self, effects: &Effects) -> Result<Option<FaultAction>, DroppedConnection> {
+        if let Some(delay) = effects.delay {
+            self.note(Injected::Delayed);
+            tokio::time::sleep(delay).await;
+        }
+        if let Some(gate) = &effects.hold {
+            self.note(Injected::Held);
+            // A gate that goes away lets its requests go on.
+            match self
+                .shared
+                .gates
+                .enter(gate)
+                .await
+                .unwrap_or(Release::Proceed)
+            {
+                Release::Proceed => {}
+                Release::Answer(action) => {
+                    self.note(Injected::Failed);
+                    return Ok(Some(action));
+                }
+                Release::Drop => {
+                    self.note(Injected::Dropped);
+                    return Err(DroppedConnection);
+                }
+            }
+        }
+        if effects.drop {
+            self.note(Injected::Dropped);
+            return Err(DroppedConnection);
+        }
+        if effects.answer.is_some() {
+            self.note(Injected::Failed);
+        }
+        Ok(effects.answer.clone())
+    }
+
+    /// Note the status the server's own handling produced.
+    fn handled(&self, response: Response<Body>) -> Response<Body> {
+        let status = response.status().as_u16();
+        self.shared
+            .requests
+            .update(self.entry, |record| record.handled = Some(status));
+        response
+    }
+
+    fn note(&self, injected: Injected) {
+        self.shared
+            .requests
+            .update(self.entry, |record| record.injected.push(injected));
+    }
+}
+
+/// What faults can match on: the method, path and the object addressed.
+fn request_facts(
+    shared: &Shared,
+    route: &Route,
+    request: &Request<Incoming>,
+    query: &Query,
+) -> RequestFacts {
+    let mut facts = RequestFacts {
+        method: request.method().to_string(),
+        path: request.uri().path().to_string(),
+        watch: query.flag("watch"),
+        ..RequestFacts::default()
+    };
+    if let Route::Resource(path) = route {
+        facts.resource = shared
+            .store()
+            .catalogue
+            .find(&path.group, &path.version, &path.resource);
+        facts.namespace = path.namespace.clone();
+        facts.name = path.name.clone();
+    }
+    facts
+}
+
+/// The answer a fault gives instead of the server's.
+fn fault_response(action: &FaultAction, facts: &RequestFacts, body: &[u8]) -> Response<Body> {
+    let answer = action
+        .answer(facts, body)
+        .expect("only answering actions are chosen as answers");
+    let mut response = Response::new(Body::from(answer.body));
+    *response.status_mut() =
+        StatusCode::from_u16(answer.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(answer.content_type),
+    );
+    if answer.content_type.starts_with("text/plain") {
+        // What Go's http.Error adds to every plain-text error.
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            header::HeaderValue::from_static("nosniff"),
+        );
+    }
+    if let Some(value) = answer
+        .retry_after
+        .and_then(|seconds| header::HeaderValue::from_str(&seconds).ok())
+    {
+        headers.insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 fn route_request(
@@ -287,8 +447,7 @@ fn route_request(
                 body,
             };
             match api::handle(shared, api_request) {
-                Ok(ApiResponse::Json(code, body)) => json_response(code, &body),
-                Ok(ApiResponse::Watch(receiver)) => watch_response(receiver),
+                Ok(response) => api_response(response),
                 Err(error) => error_response(&error),
             }
         }
@@ -322,6 +481,33 @@ fn json_response(code: u16, body: &Value) -> Response<Body> {
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn api_response(response: ApiResponse) -> Response<Body> {
+    match response {
+        ApiResponse::Json(code, body) => json_response(code, &body),
+        ApiResponse::Watch(receiver) => watch_response(receiver),
+        ApiResponse::Text(code, text) => text_response(code, text),
+        ApiResponse::Warning(warning, response) => {
+            let mut response = api_response(*response);
+            // The real server's form: code 299, no agent, the text quoted.
+            if let Ok(value) = header::HeaderValue::from_str(&format!("299 - \"{warning}\"")) {
+                response.headers_mut().append(header::WARNING, value);
+            }
+            response
+        }
+    }
+}
+
+fn text_response(code: u16, text: String) -> Response<Body> {
+    let mut response = Response::new(Body::from(text));
+    *response.status_mut() =
+        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/plain"),
     );
     response
 }

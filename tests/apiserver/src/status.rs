@@ -68,7 +68,8 @@ impl ApiError {
         }
     }
 
-    fn with_details(mut self, details: Details) -> Self {
+    /// The same error with `details`.
+    pub fn with_details(mut self, details: Details) -> Self {
         self.details = Some(Box::new(details));
         self
     }
@@ -194,7 +195,10 @@ impl ApiError {
         status.insert("metadata".into(), json!({}));
         status.insert("status".into(), "Failure".into());
         status.insert("message".into(), self.message.clone().into());
-        status.insert("reason".into(), self.reason.clone().into());
+        // An empty reason is StatusReasonUnknown, which the real server omits.
+        if !self.reason.is_empty() {
+            status.insert("reason".into(), self.reason.clone().into());
+        }
         if let Some(details) = &self.details {
             status.insert("details".into(), details.to_json());
         }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use tokio::sync::watch;
 
+use crate::api::CrdEstablishment;
 use crate::catalogue::{Catalogue, ResourceType};
 
 /// How many events are kept, by default, for watches that resume from an old resourceVersion.
@@ -71,6 +72,8 @@ pub struct Event {
 pub struct Store {
     /// Resource types currently served (custom resources come and go).
     pub catalogue: Catalogue,
+    /// When new CustomResourceDefinitions are established.
+    pub crd_establishment: CrdEstablishment,
     objects: BTreeMap<ObjectKey, Arc<Value>>,
     revision: u64,
     history: VecDeque<Event>,
@@ -84,6 +87,7 @@ impl Store {
         let (notify, _) = watch::channel(0);
         Store {
             catalogue: Catalogue::builtin(),
+            crd_establishment: CrdEstablishment::default(),
             objects: BTreeMap::new(),
             revision: 0,
             history: VecDeque::new(),

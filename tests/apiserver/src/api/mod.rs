@@ -3,6 +3,8 @@
 
 mod body;
 mod crd;
+mod gc;
+mod logs;
 mod namespaces;
 mod read;
 mod scale;
@@ -26,6 +28,7 @@ use crate::status::ApiError;
 use crate::store::{ObjectKey, Store};
 use crate::table;
 
+pub use crd::{CrdEstablishment, establish, establish_waiting, is_established, waiting};
 pub use watch::WatchSettings;
 
 /// A resource request after the HTTP layer has read it.
@@ -53,6 +56,10 @@ pub enum ApiResponse {
     Json(u16, Value),
     /// A watch: newline-delimited JSON events, streamed until the receiver closes.
     Watch(mpsc::Receiver<Bytes>),
+    /// A `text/plain` body with a status code (Pod logs).
+    Text(u16, String),
+    /// A response with a `Warning` header, as the real server warns of deprecated or surprising behaviour.
+    Warning(&'static str, Box<ApiResponse>),
 }
 
 /// The resolved target of a request.
@@ -122,6 +129,9 @@ impl WriteOptions {
 /// Handle one resource request.
 pub fn handle(shared: &Arc<Shared>, request: ApiRequest) -> Result<ApiResponse, ApiError> {
     let mut store = shared.store();
+    if request.path.subresource.as_deref() == Some("log") {
+        return logs::get(shared, &store, &request);
+    }
     let target = resolve(&store, &request.path)?;
     if target.scale {
         return scale::handle(&mut store, &target, &request);

@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::gc::{self, Propagation};
 use super::read::{self, Selection};
 use super::{
     ApiRequest, ApiResponse, Target, WriteOptions, body, check_namespace, crd, namespaces,
@@ -94,6 +95,7 @@ pub(super) fn create_object(
     {
         map.shift_remove("status");
     }
+    crd::prepare_create(target, &mut object);
     // The order of checks follows the real server: namespace admission,
     // then validation, then storage.
     check_namespace(store, target)?;
@@ -136,7 +138,15 @@ pub fn delete(
     let name = target.name.as_deref().unwrap_or_default();
     let key = target.key(name);
     let body = delete_object(store, target, &options, &key)?;
-    Ok(ApiResponse::Json(200, body))
+    Ok(warned(target, &options, ApiResponse::Json(200, body)))
+}
+
+/// The response with the warning the real server adds for this delete, if any.
+fn warned(target: &Target, options: &DeleteOptions, response: ApiResponse) -> ApiResponse {
+    match gc::warning(&target.resource, options.propagation.as_deref()) {
+        Some(warning) => ApiResponse::Warning(warning, Box::new(response)),
+        None => response,
+    }
 }
 
 /// DELETE a collection: every selected object; answers the list of deleted objects.
@@ -163,10 +173,8 @@ pub fn delete_collection(
         "resourceVersion".into(),
         store.revision().to_string().into(),
     );
-    Ok(ApiResponse::Json(
-        200,
-        read::list_body(target, metadata, items),
-    ))
+    let list = ApiResponse::Json(200, read::list_body(target, metadata, items));
+    Ok(warned(target, &options, list))
 }
 
 /// DeleteOptions from the body (kubectl and kube-rs send one) and the query.
@@ -241,11 +249,8 @@ fn delete_object(
         metadata.insert("deletionGracePeriodSeconds".into(), 0.into());
     }
     // Foreground and Orphan deletion go through a finalizer the garbage collector removes.
-    if let Some(finalizer) = match options.propagation.as_deref() {
-        Some("Foreground") => Some("foregroundDeletion"),
-        Some("Orphan") => Some("orphan"),
-        _ => None,
-    } {
+    let propagation = Propagation::of(resource, options.propagation.as_deref());
+    if let Some(finalizer) = propagation.finalizer() {
         let finalizers = metadata.entry("finalizers").or_insert_with(|| json!([]));
         if let Some(list) = finalizers
             .as_array_mut()
@@ -280,7 +285,14 @@ fn delete_object(
             store.remove(&contained);
         }
     }
+    let uid = meta_str(&old, "uid").unwrap_or_default();
+    if propagation != Propagation::Background {
+        gc::collect(store, &key.namespace, uid, propagation);
+    }
     let removed = store.remove(key).map(|o| (*o).clone()).unwrap_or_default();
+    if propagation == Propagation::Background {
+        gc::collect(store, &key.namespace, uid, propagation);
+    }
     crd::after_delete(store, target, &removed);
     Ok(deleted_body(target, &old, &marked, false))
 }

@@ -4,11 +4,18 @@
 //!
 //! For each new generation of a Deployment, StatefulSet, DaemonSet or
 //! ReplicaSet (and each new Job, PersistentVolumeClaim and Pod) it first
-//! writes a "progressing" status at once, then, after the delay its
-//! [`Readiness`] says, the ready (or failed) status. Status writes go
-//! through the store, so watches see them as `MODIFIED` events.
+//! writes a "progressing" status, then, after the delay its [`Readiness`]
+//! says, the ready (or failed) status. Status writes go through the store,
+//! so watches see them as `MODIFIED` events. Every write waits for the
+//! [`Pace`]: the controllers' lag after the change, and while paused.
 
+pub mod establishing;
+mod foreign;
+mod jobs;
+mod pace;
+mod runs;
 mod status;
+mod writes;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -17,10 +24,15 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::managed::{Scope, Walker, Writer, record_update};
+use crate::catalogue::ResourceType;
 use crate::objects;
 use crate::server::Shared;
 use crate::store::{EventType, ObjectKey};
+use crate::time;
+pub use foreign::ForeignManagers;
+use jobs::Owned;
+pub use pace::Pace;
+pub use runs::{Outcome, Run, RunRule, Runs, When};
 pub use status::Phase;
 
 /// The annotation that sets readiness for one object: `never`, `fail`,
@@ -54,12 +66,12 @@ pub enum Readiness {
 impl Readiness {
     /// Ready after `delay`.
     pub fn after(delay: Duration) -> Self {
-        Readiness::ReadyAfterMs(millis(delay))
+        Readiness::ReadyAfterMs(time::millis(delay))
     }
 
     /// Failed after `delay`.
     pub fn failing_after(delay: Duration) -> Self {
-        Readiness::FailAfterMs(millis(delay))
+        Readiness::FailAfterMs(time::millis(delay))
     }
 
     /// Parse the annotation form: `never`, `fail`, `fail:<delay>` or `<delay>`.
@@ -77,10 +89,6 @@ impl Readiness {
             },
         }
     }
-}
-
-fn millis(delay: Duration) -> u64 {
-    u64::try_from(delay.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Readiness for the objects a rule selects; later rules win over earlier ones.
@@ -118,21 +126,30 @@ impl ReadinessRule {
             ..ReadinessRule::kind(resource, readiness)
         }
     }
+}
 
-    fn matches(
-        &self,
-        resource: &crate::catalogue::ResourceType,
-        namespace: &str,
-        name: &str,
-    ) -> bool {
-        self.resource
-            .as_deref()
-            .is_none_or(|wanted| resource.answers_to(wanted))
-            && self.namespace.as_deref().is_none_or(|ns| ns == namespace)
-            && self
-                .name
-                .as_deref()
-                .is_none_or(|pattern| glob_matches(pattern, name))
+impl Selecting for ReadinessRule {
+    fn filters(&self) -> (Option<&str>, Option<&str>, Option<&str>) {
+        (
+            self.resource.as_deref(),
+            self.namespace.as_deref(),
+            self.name.as_deref(),
+        )
+    }
+}
+
+/// A rule that selects objects by resource type, namespace and name
+/// pattern, each matching anything when absent.
+trait Selecting {
+    /// `(resource, namespace, name pattern)`.
+    fn filters(&self) -> (Option<&str>, Option<&str>, Option<&str>);
+
+    /// Whether the rule selects the object `name` in `namespace`.
+    fn selects(&self, resource: &ResourceType, namespace: &str, name: &str) -> bool {
+        let (wanted_resource, wanted_namespace, pattern) = self.filters();
+        wanted_resource.is_none_or(|wanted| resource.answers_to(wanted))
+            && wanted_namespace.is_none_or(|ns| ns == namespace)
+            && pattern.is_none_or(|pattern| glob_matches(pattern, name))
     }
 }
 
@@ -143,6 +160,10 @@ pub struct ControllerSettings {
     pub default: Readiness,
     /// Rules, checked last to first.
     pub rules: Vec<ReadinessRule>,
+    /// How Jobs and run-to-completion Pods end, checked last to first; when
+    /// none applies, their readiness decides (see [`Run`]).
+    #[serde(default)]
+    pub runs: Vec<RunRule>,
 }
 
 impl Default for ControllerSettings {
@@ -150,16 +171,26 @@ impl Default for ControllerSettings {
         ControllerSettings {
             default: Readiness::ReadyAfterMs(0),
             rules: Vec::new(),
+            runs: Vec::new(),
         }
     }
 }
 
 impl ControllerSettings {
-    fn readiness_for(
-        &self,
-        resource: &crate::catalogue::ResourceType,
-        object: &Value,
-    ) -> Readiness {
+    /// How a Job or a run-to-completion Pod ends: the last run rule that
+    /// selects it, else what its readiness stands for.
+    fn run_for(&self, resource: &ResourceType, object: &Value) -> Run {
+        let namespace = objects::meta_str(object, "namespace").unwrap_or_default();
+        let name = objects::meta_str(object, "name").unwrap_or_default();
+        self.runs
+            .iter()
+            .rev()
+            .find(|rule| rule.selects(resource, namespace, name))
+            .map(|rule| rule.run.clone())
+            .unwrap_or_else(|| Run::from_readiness(self.readiness_for(resource, object)))
+    }
+
+    fn readiness_for(&self, resource: &ResourceType, object: &Value) -> Readiness {
         let annotation = object
             .pointer("/metadata/annotations")
             .and_then(|a| a.get(READINESS_ANNOTATION))
@@ -172,7 +203,7 @@ impl ControllerSettings {
                 self.rules
                     .iter()
                     .rev()
-                    .find(|r| r.matches(resource, namespace, name))
+                    .find(|r| r.selects(resource, namespace, name))
                     .map(|r| r.readiness)
             })
             .unwrap_or(self.default)
@@ -194,12 +225,23 @@ fn glob_matches(pattern: &str, text: &str) -> bool {
     }
 }
 
-/// Work the controller decided on for one observed change.
+/// A workload rollout the controller decided on for one observed change.
 struct Rollout {
     key: ObjectKey,
+    kind: String,
     uid: String,
     generation: Option<i64>,
     readiness: Readiness,
+}
+
+/// What the controller does about one observed change.
+enum Work {
+    /// Write a workload's status as it rolls out.
+    Rollout(Rollout),
+    /// Run a new Job.
+    Job(Owned, Run),
+    /// Run a new bare Pod to completion.
+    Pod(Owned, Run),
 }
 
 /// Start the controller loop on the current runtime.
@@ -209,12 +251,15 @@ pub fn spawn(shared: Arc<Shared>) {
             let store = shared.store();
             (store.subscribe(), store.revision())
         };
-        // Rollouts already started, by object UID and generation.
+        // Work already started, by object UID and (for workloads) generation.
         let mut handled: HashSet<(String, Option<i64>)> = HashSet::new();
         loop {
-            let rollouts = observe(&shared, &mut last_seen, &mut handled);
-            for rollout in rollouts {
-                start_rollout(&shared, rollout);
+            for work in observe(&shared, &mut last_seen, &mut handled) {
+                match work {
+                    Work::Rollout(rollout) => start_rollout(&shared, rollout),
+                    Work::Job(job, run) => jobs::run_job(shared.clone(), job, run),
+                    Work::Pod(pod, run) => jobs::run_pod(shared.clone(), pod, run),
+                }
             }
             if changes.changed().await.is_err() {
                 return;
@@ -228,10 +273,10 @@ fn observe(
     shared: &Arc<Shared>,
     last_seen: &mut u64,
     handled: &mut HashSet<(String, Option<i64>)>,
-) -> Vec<Rollout> {
+) -> Vec<Work> {
     let store = shared.store();
     let settings = shared.controller_settings();
-    let mut rollouts = Vec::new();
+    let mut work = Vec::new();
     for event in store.events_after(*last_seen) {
         if event.kind == EventType::Deleted {
             continue;
@@ -252,6 +297,7 @@ fn observe(
         let object = current.as_ref();
         if object.pointer("/metadata/deletionTimestamp").is_some()
             || !needs_rollout(&resource.kind, object)
+            || (resource.kind == "Pod" && jobs::owned_by_job(object))
         {
             continue;
         }
@@ -269,15 +315,33 @@ fn observe(
         if !handled.insert((uid.clone(), generation)) {
             continue;
         }
-        rollouts.push(Rollout {
+        let owned = Owned {
             key: event.key.clone(),
-            uid,
-            generation,
-            readiness: settings.readiness_for(resource, object),
+            uid: uid.clone(),
+        };
+        work.push(match resource.kind.as_str() {
+            "Job" => Work::Job(owned, settings.run_for(resource, object)),
+            "Pod" if runs_to_completion(object) => {
+                Work::Pod(owned, settings.run_for(resource, object))
+            }
+            _ => Work::Rollout(Rollout {
+                key: event.key.clone(),
+                kind: resource.kind.clone(),
+                uid,
+                generation,
+                readiness: settings.readiness_for(resource, object),
+            }),
         });
     }
     *last_seen = store.revision();
-    rollouts
+    work
+}
+
+/// A Pod whose containers exit for good: `restartPolicy` `Never` or `OnFailure`.
+fn runs_to_completion(pod: &Value) -> bool {
+    pod.pointer("/spec/restartPolicy")
+        .and_then(Value::as_str)
+        .is_some_and(|policy| policy != "Always")
 }
 
 fn needs_generation(kind: &str) -> bool {
@@ -307,16 +371,19 @@ fn needs_rollout(kind: &str, object: &Value) -> bool {
     }
 }
 
+/// Write the progressing status once the controllers' lag has passed, then
+/// the final one when the readiness delay has too.
 fn start_rollout(shared: &Arc<Shared>, rollout: Rollout) {
-    write_phase(shared, &rollout, Phase::Progressing);
-    let (phase, delay) = match rollout.readiness {
-        Readiness::Never => return,
-        Readiness::ReadyAfterMs(ms) => (Phase::Ready, ms),
-        Readiness::FailAfterMs(ms) => (Phase::Failed, ms),
-    };
     let shared = shared.clone();
     tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(delay)).await;
+        shared.pace.after_change().await;
+        write_phase(&shared, &rollout, Phase::Progressing);
+        let (phase, delay) = match rollout.readiness {
+            Readiness::Never => return,
+            Readiness::ReadyAfterMs(ms) => (Phase::Ready, ms),
+            Readiness::FailAfterMs(ms) => (Phase::Failed, ms),
+        };
+        shared.pace.after(Duration::from_millis(delay)).await;
         write_phase(&shared, &rollout, phase);
     });
 }
@@ -324,54 +391,29 @@ fn start_rollout(shared: &Arc<Shared>, rollout: Rollout) {
 /// Write the status for `phase`, unless the object is gone or has moved on
 /// to another generation.
 fn write_phase(shared: &Arc<Shared>, rollout: &Rollout, phase: Phase) {
-    let mut store = shared.store();
-    let Some(current) = store.get(&rollout.key) else {
-        return;
-    };
-    let current = current.as_ref().clone();
-    let generation = current
-        .pointer("/metadata/generation")
-        .and_then(Value::as_i64);
-    if objects::meta_str(&current, "uid") != Some(rollout.uid.as_str())
-        || rollout.generation.is_some_and(|g| Some(g) != generation)
-    {
-        return;
+    if rollout.kind == "Pod" && phase == Phase::Progressing {
+        writes::bind(shared, &rollout.key, &rollout.uid);
     }
-    let Some(resource) = store
-        .catalogue
-        .types()
-        .find(|t| t.group == rollout.key.group && t.plural == rollout.key.resource && !t.custom)
-        .cloned()
-    else {
-        return;
+    foreign::before_status(shared, &rollout.key, &rollout.uid, &rollout.kind, phase);
+    let target = writes::Target {
+        key: &rollout.key,
+        uid: &rollout.uid,
+        manager: writes::status_manager(&rollout.kind),
+        status: true,
     };
-    let now = objects::now();
-    let Some(status) = status::status_for(&resource.kind, &current, phase, &now) else {
-        return;
-    };
-    let mut updated = current.clone();
-    updated["status"] = status;
-    let api_version = resource.api_version();
-    let writer = Writer {
-        manager: if resource.kind == "Pod" {
-            "kubelet"
-        } else {
-            "kube-controller-manager"
-        },
-        api_version: &api_version,
-        subresource: Some("status"),
-        time: &now,
-    };
-    record_update(
-        &Walker::new(&resource.kind, Scope::OnlyStatus),
-        &current,
-        &mut updated,
-        &writer,
-    );
-    objects::normalize(&mut updated);
-    if updated != current {
-        store.put(rollout.key.clone(), updated);
-    }
+    writes::update(shared, &target, |resource, object, now| {
+        let generation = object
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64);
+        if rollout.generation.is_some_and(|g| Some(g) != generation) {
+            return false;
+        }
+        let Some(status) = status::status_for(&resource.kind, object, phase, now) else {
+            return false;
+        };
+        object["status"] = status;
+        true
+    });
 }
 
 /// Shared, changeable controller settings.
@@ -425,6 +467,7 @@ mod tests {
         let deployments = catalogue.find("apps", "v1", "deployments").unwrap();
         let settings = ControllerSettings {
             default: Readiness::ReadyAfterMs(0),
+            runs: Vec::new(),
             rules: vec![
                 ReadinessRule::kind("Deployment", Readiness::Never),
                 ReadinessRule::named("deploy", "web-*", Readiness::ReadyAfterMs(5)),

@@ -1,5 +1,6 @@
 //! The status objects the real controllers write, for each simulated phase.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 /// A phase of a simulated rollout.
@@ -20,7 +21,15 @@ pub fn status_for(kind: &str, object: &Value, phase: Phase, now: &str) -> Option
         "StatefulSet" => stateful_set(object, phase),
         "DaemonSet" => daemon_set(object, phase),
         "ReplicaSet" => replica_set(object, phase),
-        "Job" => job(object, phase, now),
+        "Job" => job_status(
+            object,
+            match phase {
+                Phase::Progressing => JobStage::Active { ready: false },
+                Phase::Ready => JobStage::Ended(Outcome::Succeed),
+                Phase::Failed => JobStage::Ended(Outcome::Fail),
+            },
+            now,
+        ),
         "PersistentVolumeClaim" => persistent_volume_claim(object, phase),
         "Pod" => pod(object, phase, now),
         _ => return None,
@@ -198,55 +207,81 @@ fn replica_set(object: &Value, phase: Phase) -> Value {
     })
 }
 
-fn job(object: &Value, phase: Phase, now: &str) -> Value {
+/// Where a Job is in its run, as the Job controller reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStage {
+    /// Its Pod exists; `ready` once the Pod runs.
+    Active {
+        /// Whether the Pod is running and ready.
+        ready: bool,
+    },
+    /// Its Pod ended; the first condition (`SuccessCriteriaMet` or
+    /// `FailureTarget`) is set, the terminal one not yet.
+    Ending(Outcome),
+    /// `Complete` or `Failed`.
+    Ended(Outcome),
+}
+
+/// How a run ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Exit code 0: Pod `Succeeded`, Job `Complete`.
+    Succeed,
+    /// Exit code 1: Pod `Failed`, Job `Failed` (`BackoffLimitExceeded`).
+    Fail,
+}
+
+/// The status of a Job with one Pod at `stage`.
+pub fn job_status(object: &Value, stage: JobStage, now: &str) -> Value {
     let start = object
         .pointer("/status/startTime")
         .and_then(Value::as_str)
         .unwrap_or(now)
         .to_string();
-    let job_condition = |kind: &str, reason: &str, message: &str| json!({"type": kind, "status": "True", "lastProbeTime": now, "lastTransitionTime": now, "reason": reason, "message": message});
-    match phase {
-        Phase::Progressing => {
-            json!({"startTime": start, "active": 1, "ready": 0, "terminating": 0, "uncountedTerminatedPods": {}})
+    let outcome = match stage {
+        JobStage::Active { ready } => {
+            return json!({"startTime": start, "active": 1, "terminating": 0, "uncountedTerminatedPods": {}, "ready": i64::from(ready)});
         }
-        Phase::Ready => {
-            let completions = object
-                .pointer("/spec/completions")
-                .and_then(Value::as_i64)
-                .unwrap_or(1);
-            let message = "Reached expected number of succeeded pods";
-            json!({
-                "conditions": [
-                    job_condition("SuccessCriteriaMet", "CompletionsReached", message),
-                    job_condition("Complete", "CompletionsReached", message),
-                ],
-                "startTime": start,
-                "completionTime": now,
-                "succeeded": completions,
-                "ready": 0,
-                "terminating": 0,
-                "uncountedTerminatedPods": {},
-            })
-        }
-        Phase::Failed => {
-            let backoff = object
-                .pointer("/spec/backoffLimit")
-                .and_then(Value::as_i64)
-                .unwrap_or(6);
-            let message = "Job has reached the specified backoff limit";
-            json!({
-                "conditions": [
-                    job_condition("FailureTarget", "BackoffLimitExceeded", message),
-                    job_condition("Failed", "BackoffLimitExceeded", message),
-                ],
-                "startTime": start,
-                "failed": backoff + 1,
-                "ready": 0,
-                "terminating": 0,
-                "uncountedTerminatedPods": {},
-            })
-        }
+        JobStage::Ending(outcome) | JobStage::Ended(outcome) => outcome,
+    };
+    let (first, last, reason, message, count) = match outcome {
+        Outcome::Succeed => (
+            "SuccessCriteriaMet",
+            "Complete",
+            "CompletionsReached",
+            "Reached expected number of succeeded pods",
+            "succeeded",
+        ),
+        Outcome::Fail => (
+            "FailureTarget",
+            "Failed",
+            "BackoffLimitExceeded",
+            "Job has reached the specified backoff limit",
+            "failed",
+        ),
+    };
+    let job_condition = |kind: &str| json!({"type": kind, "status": "True", "lastProbeTime": now, "lastTransitionTime": now, "reason": reason, "message": message});
+    // The first condition keeps the time it was set.
+    let first_condition = object
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .and_then(|conditions| conditions.iter().find(|c| c["type"] == first).cloned())
+        .unwrap_or_else(|| job_condition(first));
+    let mut conditions = vec![first_condition];
+    let ended = matches!(stage, JobStage::Ended(_));
+    if ended {
+        conditions.push(job_condition(last));
     }
+    let mut status = json!({"conditions": conditions, "startTime": start});
+    if ended && outcome == Outcome::Succeed {
+        status["completionTime"] = json!(now);
+    }
+    status[count] = json!(1);
+    status["terminating"] = json!(0);
+    status["uncountedTerminatedPods"] = json!({});
+    status["ready"] = json!(0);
+    status
 }
 
 fn persistent_volume_claim(object: &Value, phase: Phase) -> Value {
@@ -260,75 +295,104 @@ fn persistent_volume_claim(object: &Value, phase: Phase) -> Value {
     }
 }
 
+/// What a Pod's containers are doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PodState {
+    /// Scheduled, containers being created.
+    Pending,
+    /// Containers running and ready.
+    Running,
+    /// Containers exited: `Succeeded` (exit code 0) or `Failed` (exit code 1).
+    Ended(Outcome),
+}
+
+/// A Pod that keeps running (`restartPolicy: Always`) is ready when its
+/// readiness says so; one that runs to completion then succeeds.
 fn pod(object: &Value, phase: Phase, now: &str) -> Value {
-    let restart = object
+    let runs_to_completion = object
         .pointer("/spec/restartPolicy")
         .and_then(Value::as_str)
-        .unwrap_or("Always");
-    let runs_to_completion = restart != "Always";
-    let containers: Vec<(String, String)> = object
-        .pointer("/spec/containers")
-        .and_then(Value::as_array)
-        .map(|list| {
-            list.iter()
-                .map(|c| {
-                    let text = |field: &str| {
-                        c.get(field)
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_string()
-                    };
-                    (text("name"), text("image"))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let pod_condition = |kind: &str, status: &str| json!({"type": kind, "status": status, "lastProbeTime": null, "lastTransitionTime": now});
-    let (pod_phase, ready, state) = match (phase, runs_to_completion) {
-        (Phase::Progressing, _) => (
+        .is_some_and(|policy| policy != "Always");
+    let state = match phase {
+        Phase::Progressing => PodState::Pending,
+        Phase::Ready if runs_to_completion => PodState::Ended(Outcome::Succeed),
+        Phase::Ready => PodState::Running,
+        Phase::Failed => PodState::Ended(Outcome::Fail),
+    };
+    pod_status(object, state, now)
+}
+
+/// The status the kubelet reports for a Pod in `state`; times already
+/// reported (start, container start) are kept.
+pub fn pod_status(object: &Value, state: PodState, now: &str) -> Value {
+    let earlier = |pointer: &str| {
+        object
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or(now)
+            .to_string()
+    };
+    let start = earlier("/status/startTime");
+    let started_at = earlier("/status/containerStatuses/0/state/running/startedAt");
+    let (phase, container_state, ready_reason) = match state {
+        PodState::Pending => (
             "Pending",
-            false,
             json!({"waiting": {"reason": "ContainerCreating"}}),
+            Some("ContainersNotReady"),
         ),
-        (Phase::Ready, false) => ("Running", true, json!({"running": {"startedAt": now}})),
-        (Phase::Ready, true) => (
+        PodState::Running => (
+            "Running",
+            json!({"running": {"startedAt": started_at}}),
+            None,
+        ),
+        PodState::Ended(Outcome::Succeed) => (
             "Succeeded",
-            false,
-            json!({"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": now, "finishedAt": now}}),
+            json!({"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": started_at, "finishedAt": now}}),
+            Some("PodCompleted"),
         ),
-        (Phase::Failed, _) => (
+        PodState::Ended(Outcome::Fail) => (
             "Failed",
-            false,
-            json!({"terminated": {"exitCode": 1, "reason": "Error", "startedAt": now, "finishedAt": now}}),
+            json!({"terminated": {"exitCode": 1, "reason": "Error", "startedAt": started_at, "finishedAt": now}}),
+            Some("PodFailed"),
         ),
     };
-    let ready_text = if ready { "True" } else { "False" };
-    let statuses: Vec<Value> = containers
-        .iter()
-        .map(|(name, image)| {
+    let running = state == PodState::Running;
+    let statuses: Vec<Value> = object
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|container| {
             json!({
-                "name": name,
-                "state": state,
-                "ready": ready,
+                "name": container["name"],
+                "state": container_state,
+                "ready": running,
                 "restartCount": 0,
-                "image": image,
+                "image": container["image"],
                 "imageID": "",
-                "started": pod_phase == "Running",
+                "started": running,
             })
         })
         .collect();
+    let condition = |kind: &str, status: bool, reason: Option<&str>| {
+        let mut condition = json!({"type": kind, "status": if status { "True" } else { "False" }, "lastProbeTime": null, "lastTransitionTime": now});
+        if let Some(reason) = reason {
+            condition["reason"] = json!(reason);
+        }
+        condition
+    };
     json!({
-        "phase": pod_phase,
+        "phase": phase,
         "conditions": [
-            pod_condition("PodReadyToStartContainers", if phase == Phase::Progressing { "False" } else { "True" }),
-            pod_condition("Initialized", "True"),
-            pod_condition("Ready", ready_text),
-            pod_condition("ContainersReady", ready_text),
-            pod_condition("PodScheduled", "True"),
+            condition("PodReadyToStartContainers", state != PodState::Pending, None),
+            condition("Initialized", true, None),
+            condition("Ready", running, ready_reason),
+            condition("ContainersReady", running, ready_reason),
+            condition("PodScheduled", true, None),
         ],
         "hostIP": "10.0.0.1",
         "podIP": "10.244.0.10",
-        "startTime": now,
+        "startTime": start,
         "containerStatuses": statuses,
         "qosClass": "BestEffort",
     })
@@ -361,12 +425,56 @@ mod tests {
     }
 
     #[test]
-    fn jobs_complete_or_fail() {
-        let job_object =
-            json!({"metadata": {"name": "j"}, "spec": {"completions": 1, "backoffLimit": 2}});
-        let done = status_for("Job", &job_object, Phase::Ready, "t").unwrap();
-        assert_eq!(done["conditions"][1]["type"], "Complete");
-        let failed = status_for("Job", &job_object, Phase::Failed, "t").unwrap();
-        assert_eq!(failed["failed"], 3);
+    fn jobs_set_the_first_condition_then_the_terminal_one() {
+        let job_object = json!({"metadata": {"name": "j"}, "status": {"startTime": "s"}});
+        let ending = job_status(&job_object, JobStage::Ending(Outcome::Succeed), "t1");
+        assert_eq!(ending["conditions"][0]["type"], "SuccessCriteriaMet");
+        assert!(ending.get("completionTime").is_none());
+        let ended = job_status(
+            &json!({"status": ending}),
+            JobStage::Ended(Outcome::Succeed),
+            "t2",
+        );
+        let types: Vec<_> = ended["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["type"].as_str().unwrap(),
+                    c["lastTransitionTime"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(types, [("SuccessCriteriaMet", "t1"), ("Complete", "t2")]);
+        assert_eq!(
+            (
+                &ended["startTime"],
+                &ended["completionTime"],
+                &ended["succeeded"]
+            ),
+            (&json!("s"), &json!("t2"), &json!(1))
+        );
+        let failed = job_status(&job_object, JobStage::Ended(Outcome::Fail), "t");
+        assert_eq!(failed["failed"], 1);
+        assert_eq!(failed["conditions"][1]["reason"], "BackoffLimitExceeded");
+    }
+
+    #[test]
+    fn pods_keep_their_start_times_to_the_end() {
+        let pod_object = json!({"spec": {"containers": [{"name": "main", "image": "busybox"}]}});
+        let running = pod_status(&pod_object, PodState::Running, "t1");
+        let ended = pod_status(
+            &json!({"spec": pod_object["spec"], "status": running}),
+            PodState::Ended(Outcome::Fail),
+            "t2",
+        );
+        assert_eq!(ended["phase"], "Failed");
+        assert_eq!(ended["startTime"], "t1");
+        assert_eq!(
+            ended["containerStatuses"][0]["state"]["terminated"],
+            json!({"exitCode": 1, "reason": "Error", "startedAt": "t1", "finishedAt": "t2"})
+        );
+        assert_eq!(ended["conditions"][2]["reason"], "PodFailed");
     }
 }

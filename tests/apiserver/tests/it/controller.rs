@@ -22,6 +22,14 @@ fn progressing_reason(object: &Value) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The Deployment `web` once `check` holds for it.
+fn web_when(client: &Client, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+    eventually(what, || {
+        let object = client.get(&format!("{DEPLOYMENTS}/web")).body;
+        check(&object).then_some(object)
+    })
+}
+
 #[test]
 fn deployments_become_ready_after_the_delay() {
     let server = TestApiServer::builder()
@@ -90,19 +98,16 @@ fn a_new_generation_rolls_out_again() {
     let server = TestApiServer::start().unwrap();
     let client = Client::new(&server);
     client.post(DEPLOYMENTS, &deployment("web", 1, "nginx:1"));
-    eventually("first rollout", || {
-        let object = client.get(&format!("{DEPLOYMENTS}/web")).body;
-        (progressing_reason(&object).as_deref() == Some("NewReplicaSetAvailable")).then_some(())
+    web_when(&client, "first rollout", |object| {
+        progressing_reason(object).as_deref() == Some("NewReplicaSetAvailable")
     });
     client.patch(
         &format!("{DEPLOYMENTS}/web"),
         "application/merge-patch+json",
         r#"{"spec":{"replicas":2}}"#,
     );
-    let object = eventually("second rollout", || {
-        let object = client.get(&format!("{DEPLOYMENTS}/web")).body;
-        (object["status"]["observedGeneration"] == 2 && object["status"]["availableReplicas"] == 2)
-            .then_some(object)
+    let object = web_when(&client, "second rollout", |object| {
+        object["status"]["observedGeneration"] == 2 && object["status"]["availableReplicas"] == 2
     });
     assert_eq!(
         progressing_reason(&object).as_deref(),
@@ -274,4 +279,92 @@ fn failing_jobs_report_backoff_limit_exceeded() {
             .cloned()
     });
     assert_eq!(job["reason"], "BackoffLimitExceeded");
+}
+
+#[test]
+fn paused_controllers_leave_status_stale_until_resumed() {
+    let server = TestApiServer::start().unwrap();
+    let client = Client::new(&server);
+    client.post(DEPLOYMENTS, &deployment("web", 1, "nginx:1"));
+    web_when(&client, "first rollout", |object| {
+        object["status"]["availableReplicas"] == 1
+    });
+
+    server.pause_controller();
+    let patched = client.patch(
+        &format!("{DEPLOYMENTS}/web"),
+        "application/merge-patch+json",
+        r#"{"spec":{"replicas":2}}"#,
+    );
+    assert_eq!(patched.body["metadata"]["generation"], 2);
+    client.patch(
+        &format!("{DEPLOYMENTS}/web"),
+        "application/merge-patch+json",
+        r#"{"metadata":{"labels":{"touched":"yes"}}}"#,
+    );
+    let stale = client.get(&format!("{DEPLOYMENTS}/web")).body;
+    assert_eq!(
+        (
+            &stale["metadata"]["generation"],
+            &stale["status"]["observedGeneration"]
+        ),
+        (&json!(2), &json!(1)),
+        "nothing is written while paused"
+    );
+
+    server.resume_controller();
+    web_when(&client, "the held-back rollout", |object| {
+        object["status"]["observedGeneration"] == 2 && object["status"]["availableReplicas"] == 2
+    });
+}
+
+#[test]
+fn lagging_controllers_write_status_after_the_lag() {
+    let lag = Duration::from_millis(300);
+    let server = TestApiServer::builder()
+        .controller_lag(lag)
+        .start()
+        .unwrap();
+    let client = Client::new(&server);
+    let watch = client.watch(&format!(
+        "{DEPLOYMENTS}?watch=true&resourceVersion={}",
+        server.resource_version()
+    ));
+    let written = std::time::Instant::now();
+    client.post(DEPLOYMENTS, &deployment("web", 1, "nginx:1"));
+    assert_eq!(watch.next_change()["type"], "ADDED");
+    let observed = watch.next_change();
+    assert!(
+        written.elapsed() >= lag,
+        "status came {:?} after the write",
+        written.elapsed()
+    );
+    assert_eq!(observed["object"]["status"]["observedGeneration"], 1);
+}
+
+#[test]
+fn the_pace_can_change_over_http() {
+    let server = TestApiServer::start().unwrap();
+    let client = Client::new(&server);
+    assert_eq!(
+        client.get("/__test/controller").body,
+        json!({"lag_ms": 0, "paused": false, "foreign_managers": false})
+    );
+    let changed = client.put("/__test/controller", &json!({"lag_ms": 50, "paused": true}));
+    assert_eq!(
+        changed.body,
+        json!({"lag_ms": 50, "paused": true, "foreign_managers": false})
+    );
+    client.post(DEPLOYMENTS, &deployment("web", 1, "nginx:1"));
+    assert!(
+        client
+            .get(&format!("{DEPLOYMENTS}/web"))
+            .body
+            .get("status")
+            .is_none()
+    );
+    client.put("/__test/controller", &json!({"paused": false}));
+    web_when(&client, "status after resuming", |object| {
+        object["status"]["availableReplicas"] == 1
+    });
 }

@@ -3,15 +3,11 @@
 use rchart_test_apiserver::{KubeconfigOptions, TestApiServer};
 use serde_json::{Value, json};
 
-use crate::support::{Client, config_map, deployment, item_names, labelled_config_map, namespace};
+use crate::support::{
+    Client, config_map, deployment, item_names, labelled_config_map, namespace, server,
+};
 
 const CONFIGMAPS: &str = "/api/v1/namespaces/default/configmaps";
-
-fn server() -> (TestApiServer, Client) {
-    let server = TestApiServer::start().expect("start server");
-    let client = Client::new(&server);
-    (server, client)
-}
 
 #[test]
 fn discovery_lists_versions_groups_and_resources() {

@@ -7,18 +7,47 @@ use std::process::{Command, Output};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use rchart_test_apiserver::TestApiServer;
+use rchart_test_apiserver::{RecordedRequest, TestApiServer};
 use serde_json::{Value, json};
 
 /// Generous, because the machine running tests may be busy.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
-/// A response: status, content type and the JSON body (Null when not JSON).
+/// A server with default options and a client for it.
+pub fn server() -> (TestApiServer, Client) {
+    let server = TestApiServer::start().expect("start server");
+    let client = Client::new(&server);
+    (server, client)
+}
+
+/// The last logged request with this method.
+pub fn last_request(server: &TestApiServer, method: &str) -> RecordedRequest {
+    server
+        .requests()
+        .into_iter()
+        .rfind(|r| r.method == method)
+        .unwrap_or_else(|| panic!("no {method} request was logged"))
+}
+
+/// A response: status, content type, headers, the body as text and as JSON
+/// (Null when not JSON).
 #[derive(Debug)]
 pub struct Reply {
     pub status: u16,
     pub content_type: String,
+    pub headers: Vec<(String, String)>,
+    pub text: String,
     pub body: Value,
+}
+
+impl Reply {
+    /// A response header, by lowercase name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
 }
 
 /// An HTTP client for one server, sending its bearer token.
@@ -136,12 +165,21 @@ impl Client {
             .expect("valid request");
         let mut response = self.agent.run(request)?;
         let status = response.status().as_u16();
-        let content_type = response
+        let headers: Vec<(String, String)> = response
             .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_string(),
+                    value.to_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        let content_type = headers
+            .iter()
+            .find(|(name, _)| name == "content-type")
+            .map(|(_, value)| value.clone())
+            .unwrap_or_default();
         let text = response
             .body_mut()
             .with_config()
@@ -151,6 +189,8 @@ impl Client {
         Ok(Reply {
             status,
             content_type,
+            headers,
+            text,
             body,
         })
     }
@@ -164,6 +204,38 @@ impl Client {
     ) -> Reply {
         self.try_send(method, path, content_type, body)
             .unwrap_or_else(|error| panic!("{method} {path} failed: {error}"))
+    }
+
+    /// Send from another thread, for requests a test holds; join to get the reply.
+    pub fn send_in_background(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: Option<String>,
+    ) -> std::thread::JoinHandle<Result<Reply, ureq::Error>> {
+        let client = Client {
+            base: self.base.clone(),
+            token: self.token.clone(),
+            agent: self.agent.clone(),
+        };
+        let (method, path) = (method.to_string(), path.to_string());
+        let content_type = content_type.map(str::to_string);
+        std::thread::spawn(move || client.try_send(&method, &path, content_type.as_deref(), body))
+    }
+
+    /// POST a JSON body from another thread (see [`Client::send_in_background`]).
+    pub fn post_in_background(
+        &self,
+        path: &str,
+        body: &Value,
+    ) -> std::thread::JoinHandle<Result<Reply, ureq::Error>> {
+        self.send_in_background(
+            "POST",
+            path,
+            Some("application/json"),
+            Some(body.to_string()),
+        )
     }
 
     /// Open a watch; events arrive on the returned stream as they are read.
@@ -266,6 +338,21 @@ pub fn deployment(name: &str, replicas: i64, image: &str) -> Value {
                 "metadata": {"labels": {"app": name}},
                 "spec": {"containers": [{"name": "main", "image": image}]}
             }
+        }
+    })
+}
+
+/// A namespaced CustomResourceDefinition for `widgets.example.com/v1`.
+pub fn widgets_crd() -> Value {
+    json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {
+            "group": "example.com",
+            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+            "scope": "Namespaced",
+            "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {"type": "object"}}}]
         }
     })
 }
