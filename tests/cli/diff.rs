@@ -88,6 +88,9 @@ fn changed_lines(section: &str, marker: char) -> Vec<String> {
 /// Runs `check`, then asserts it wrote nothing: no record, no object, and only reads and
 /// dry-run patches reached the server.
 fn assert_read_only(cluster: &TestCluster, check: impl FnOnce()) {
+    // The simulated controllers write status on their own, later when they lag: paused,
+    // any write the resourceVersion shows is the diff's.
+    cluster.server.pause_controller();
     let version = cluster.server.resource_version();
     let records = cluster.records(NS);
     cluster.server.clear_requests();
@@ -97,6 +100,7 @@ fn assert_read_only(cluster: &TestCluster, check: impl FnOnce()) {
         version,
         "nothing was stored"
     );
+    cluster.server.resume_controller();
     assert_eq!(cluster.records(NS), records);
     let requests = cluster.server.requests();
     let writes: Vec<String> = requests

@@ -111,7 +111,13 @@ impl TestCluster {
         Self::with(rchart_test_apiserver::TestApiServer::builder())
     }
 
+    /// A test API server from `builder`, in the shapes `RCHART_TEST_APISERVER_MODES` names
+    /// (legacy discovery, lagging controllers, a slow link, other field managers), so the
+    /// whole suite can run against each.
     pub fn with(builder: rchart_test_apiserver::Builder) -> Self {
+        let builder = builder
+            .modes_from_env()
+            .expect("RCHART_TEST_APISERVER_MODES names known modes");
         Self {
             server: builder.start().expect("the test API server starts"),
             kubectl_cache: tempfile::tempdir().unwrap(),
