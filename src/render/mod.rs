@@ -2,6 +2,7 @@
 
 mod capabilities;
 mod engine;
+mod frame;
 mod functions;
 mod inspect;
 pub mod manifest;
@@ -64,6 +65,13 @@ pub enum RenderError {
         position: Option<(usize, usize)>,
         message: String,
         excerpt: String,
+    },
+    /// Past a reading limit, which `install` would hit too.
+    #[error("{template}: {message} at line {line} of the rendered output")]
+    TooLarge {
+        template: String,
+        line: usize,
+        message: String,
     },
     #[error(
         "{template}: the document starting at line {line} of the rendered output is not a Kubernetes object: missing {missing}"
