@@ -10,6 +10,7 @@ mod multiroute_chart;
 mod package;
 mod releases;
 mod safety;
+mod secrets_in_errors;
 mod store;
 mod support;
 mod template;
