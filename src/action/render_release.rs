@@ -1,7 +1,7 @@
 //! The pipeline every command that renders shares: values, schema, templates.
 
 use crate::chart::Chart;
-use crate::render::{self, Capabilities, ReleaseInfo, Rendered};
+use crate::render::{self, Capabilities, ReleaseInfo, RenderOptions, Rendered};
 use crate::values::{self, ResolvedValues, ValueSource, ValuesError};
 
 /// A chart rendered for one release, with the values that produced it.
@@ -26,8 +26,25 @@ pub fn render_release(
     release: &ReleaseInfo,
     capabilities: &Capabilities,
 ) -> Result<RenderedRelease, RenderReleaseError> {
+    render_release_with(
+        chart,
+        sources,
+        release,
+        capabilities,
+        RenderOptions::default(),
+    )
+}
+
+/// [`render_release`] with options (`--max-output`).
+pub fn render_release_with(
+    chart: &Chart,
+    sources: &[ValueSource],
+    release: &ReleaseInfo,
+    capabilities: &Capabilities,
+    options: RenderOptions,
+) -> Result<RenderedRelease, RenderReleaseError> {
     let values = values::resolve(&chart.default_values, sources)?;
-    render_resolved(chart, values, release, capabilities)
+    render_resolved_with(chart, values, release, capabilities, options)
 }
 
 /// Like [`render_release`], for values already resolved (a stored release's, on rollback
@@ -38,9 +55,26 @@ pub fn render_resolved(
     release: &ReleaseInfo,
     capabilities: &Capabilities,
 ) -> Result<RenderedRelease, RenderReleaseError> {
+    render_resolved_with(
+        chart,
+        values,
+        release,
+        capabilities,
+        RenderOptions::default(),
+    )
+}
+
+/// [`render_resolved`] with options (`--max-output`).
+pub fn render_resolved_with(
+    chart: &Chart,
+    values: ResolvedValues,
+    release: &ReleaseInfo,
+    capabilities: &Capabilities,
+    options: RenderOptions,
+) -> Result<RenderedRelease, RenderReleaseError> {
     if let Some(schema) = &chart.schema {
         schema.validate(&values.merged)?;
     }
-    let rendered = render::render(chart, &values.merged, release, capabilities)?;
+    let rendered = render::render_with(chart, &values.merged, release, capabilities, options)?;
     Ok(RenderedRelease { values, rendered })
 }

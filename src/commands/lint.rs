@@ -17,6 +17,7 @@ pub fn run(global: &GlobalArgs, args: LintArgs) -> anyhow::Result<Outcome> {
         values_files: &args.values.files,
         overrides: &overrides,
         namespace: global.namespace.as_deref().unwrap_or("default"),
+        max_output: args.output_limit.max_output,
     });
     outln!("==> Linting {}", args.chart.display());
     for finding in &findings {

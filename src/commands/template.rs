@@ -4,10 +4,10 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 
-use crate::action::render_release::render_release;
+use crate::action::render_release::render_release_with;
 use crate::chart::Chart;
 use crate::cli::{GlobalArgs, TemplateArgs};
-use crate::render::{Capabilities, Manifest, ReleaseInfo, to_multi_document};
+use crate::render::{Capabilities, Manifest, ReleaseInfo, RenderOptions, to_multi_document};
 
 use super::{Outcome, print_warnings};
 
@@ -26,9 +26,18 @@ pub fn run(global: &GlobalArgs, args: TemplateArgs) -> anyhow::Result<Outcome> {
         .map_err(|e| anyhow::anyhow!("--kube-version: {e}"))?;
     let namespace = global.namespace.as_deref().unwrap_or("default");
     let release = ReleaseInfo::new(name, namespace, 1, args.is_upgrade);
-    let rendered = render_release(&chart, &args.values.sources, &release, &capabilities)
-        .with_context(|| format!("rendering chart \"{}\"", chart.metadata.name))?
-        .rendered;
+    let options = RenderOptions {
+        max_output: args.output_limit.max_output,
+    };
+    let rendered = render_release_with(
+        &chart,
+        &args.values.sources,
+        &release,
+        &capabilities,
+        options,
+    )
+    .with_context(|| format!("rendering chart \"{}\"", chart.metadata.name))?
+    .rendered;
 
     let manifests = select(&chart, rendered.manifests, &args.show_only)?;
     match &args.output_dir {

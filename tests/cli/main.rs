@@ -9,6 +9,7 @@ mod locks;
 mod multiroute_chart;
 mod package;
 mod releases;
+mod render_limits;
 mod safety;
 mod secrets_in_errors;
 mod store;
