@@ -469,6 +469,9 @@ impl<'input> Walker<'input> {
             if merge_key {
                 return self.merge_key();
             }
+            if known.is_none() && anchor == 0 && !may_not_be_text(&value) {
+                return self.key(value);
+            }
             let resolved = match known {
                 Some(resolved) => resolved,
                 None if may_not_be_text(&value) => resolve_plain(&value),
@@ -502,7 +505,7 @@ impl<'input> Walker<'input> {
             || anchor != 0
             || self.builder.is_some()
             || could_be_not_finite(&value);
-        if !wanted && known.is_none() {
+        if !wanted {
             self.value_done();
             return Ok(());
         }
@@ -519,7 +522,9 @@ impl<'input> Walker<'input> {
                 RootKind::Other
             });
         }
-        self.record(field, field_of(&value, &resolved));
+        if field.is_some() {
+            self.record(field, field_of(&value, &resolved));
+        }
         if let Some(builder) = &mut self.builder {
             let json = resolved.to_json(&value).map_err(invalid)?;
             builder.value(json, anchor);
