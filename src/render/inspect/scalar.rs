@@ -8,7 +8,8 @@
 //! - booleans are `y`, `yes`, `true`, `on` and their negations, each only in lower case,
 //!   Capitalised or UPPER case (`tRUE` is a string);
 //! - integers follow Go's literal syntax once underscores are removed: `0755` and `0o755`
-//!   are octal, `0x1F`/`0X1F` hex, `0b101` binary; those too large for 64 bits are floats;
+//!   are octal, `0x1F`/`0X1F` hex, `0b101` binary; decimals too large for 64 bits are
+//!   floats, and hex, octal or binary ones strings;
 //! - `08` and `1_000.5` are floats; base-60 numbers (`190:20:30`) and timestamps stay strings;
 //! - the object then goes through JSON: an integral float becomes an integer
 //!   (`1e3` is 1000), integers past `i64::MAX` become floats, and infinities and NaN cannot
@@ -30,8 +31,6 @@ pub enum Resolved {
     Int(i64),
     /// Above `i64::MAX`: go-yaml keeps it as `uint64`.
     Uint(u64),
-    /// Past 64 bits in hex, octal or binary: go-yaml keeps it as a big integer.
-    Big(f64),
     Float(f64),
     Str,
     /// `!!binary`: the decoded text.
@@ -54,9 +53,7 @@ impl Resolved {
         match self {
             Resolved::Null => Some("null"),
             Resolved::Bool(_) => Some("a boolean"),
-            Resolved::Int(_) | Resolved::Uint(_) | Resolved::Big(_) | Resolved::Float(_) => {
-                Some("a number")
-            }
+            Resolved::Int(_) | Resolved::Uint(_) | Resolved::Float(_) => Some("a number"),
             Resolved::Str | Resolved::Binary(_) => None,
         }
     }
@@ -68,7 +65,7 @@ impl Resolved {
             Resolved::Bool(b) => Value::Bool(*b),
             Resolved::Int(i) => Value::from(*i),
             Resolved::Uint(u) => float_json(*u as f64)?,
-            Resolved::Big(f) | Resolved::Float(f) => float_json(*f)?,
+            Resolved::Float(f) => float_json(*f)?,
             Resolved::Str => Value::String(text.to_string()),
             Resolved::Binary(decoded) => Value::String(decoded.clone()),
         })
@@ -85,7 +82,7 @@ impl Resolved {
             Resolved::Null => Err(format!(
                 "the map key `{text}` is null, and object keys must be strings; quote it"
             )),
-            Resolved::Uint(_) | Resolved::Big(_) => Err(format!(
+            Resolved::Uint(_) => Err(format!(
                 "the map key `{text}` is an integer too large for a key; quote it"
             )),
         }
@@ -170,8 +167,7 @@ fn resolve_number(text: &str) -> Resolved {
     match go_parse_int(&plain) {
         IntParse::Int(i) => return Resolved::Int(i),
         IntParse::Uint(u) => return Resolved::Uint(u),
-        IntParse::TooLarge(f) if !is_yaml_float(&plain) => return Resolved::Big(f),
-        IntParse::TooLarge(_) | IntParse::Invalid => {}
+        IntParse::Invalid => {}
     }
     if is_yaml_float(&plain)
         && let Some(f) = go_parse_float(&plain)
@@ -184,8 +180,6 @@ fn resolve_number(text: &str) -> Resolved {
 enum IntParse {
     Int(i64),
     Uint(u64),
-    /// Well-formed, but past 64 bits; its approximate value.
-    TooLarge(f64),
     Invalid,
 }
 
@@ -218,12 +212,8 @@ fn go_parse_int(text: &str) -> IntParse {
         Ok(magnitude) if unsigned.len() == text.len() && magnitude <= u64::MAX as u128 => {
             IntParse::Uint(magnitude as u64)
         }
-        _ => {
-            let magnitude = digits.chars().fold(0f64, |total, c| {
-                total * f64::from(radix) + f64::from(c.to_digit(radix).unwrap_or(0))
-            });
-            IntParse::TooLarge(if negative { -magnitude } else { magnitude })
-        }
+        // Past 64 bits: a decimal may still be a float; hex, octal and binary stay text.
+        _ => IntParse::Invalid,
     }
 }
 
@@ -391,7 +381,7 @@ pub fn resolve_tagged(tag: &str, text: &str) -> Result<Resolved, String> {
     };
     let matches = match (tag, &resolved) {
         ("!!bool", Resolved::Bool(_)) | ("!!null", Resolved::Null) => true,
-        ("!!int", Resolved::Int(_) | Resolved::Uint(_) | Resolved::Big(_)) => true,
+        ("!!int", Resolved::Int(_) | Resolved::Uint(_)) => true,
         ("!!float", Resolved::Float(_)) => true,
         ("!!timestamp", Resolved::Str) => is_timestamp(text),
         _ => false,
