@@ -165,6 +165,8 @@ pub struct TemplateArgs {
     /// Render as an upgrade rather than an install (sets release.is_upgrade)
     #[arg(long)]
     pub is_upgrade: bool,
+    #[command(flatten)]
+    pub output_limit: OutputLimitArgs,
 }
 
 #[derive(Debug, Args)]
@@ -201,6 +203,8 @@ pub struct LintArgs {
     /// Fail on warnings too
     #[arg(long)]
     pub strict: bool,
+    #[command(flatten)]
+    pub output_limit: OutputLimitArgs,
 }
 
 #[derive(Debug, Args)]
@@ -237,6 +241,16 @@ pub struct DeployArgs {
     /// neither the chart renders nor the namespace holds
     #[arg(long)]
     pub strict_refs: bool,
+    #[command(flatten)]
+    pub output_limit: OutputLimitArgs,
+}
+
+/// Where rendering stops, for every command that renders.
+#[derive(Debug, Args)]
+pub struct OutputLimitArgs {
+    /// Stop rendering once the chart's output passes SIZE, e.g. 64MiB, 1GiB
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = crate::render::parse_size)]
+    pub max_output: u64,
 }
 
 #[derive(Debug, Args)]
@@ -438,6 +452,8 @@ pub struct DiffUpgradeArgs {
     pub values: ValuesArgs,
     #[command(flatten)]
     pub output: DiffOutputArgs,
+    #[command(flatten)]
+    pub output_limit: OutputLimitArgs,
 }
 
 #[derive(Debug, Args)]

@@ -1,12 +1,14 @@
-//! The one place that decides how rchart reads and writes YAML.
+//! How rchart reads and writes YAML files other than rendered manifests.
 //!
-//! Kubernetes tooling (kubectl, the API server's YAML decoder, Helm) reads manifests as
-//! YAML 1.1, so rchart does too: `0644` is the octal number 420 and `on` is a boolean.
+//! Kubernetes tooling (kubectl, the API server's YAML decoder, Helm) reads YAML 1.1, so
+//! rchart does too: `0644` is the octal number 420 and `on` is a boolean. Rendered
+//! manifests are read by `render::inspect`, which follows kubectl's reading to the letter
+//! (`tests/golden/kubectl-scalars.jsonl`); these options serve Chart.yaml and the rest.
 //! On output, strings that a YAML 1.1 reader would misread are quoted.
 
 use serde::Serialize;
 
-/// Parser options for values files, Chart.yaml and rendered manifests.
+/// Parser options for values files and Chart.yaml.
 pub fn read_options() -> serde_saphyr::Options {
     serde_saphyr::options! {
         legacy_octal_numbers: true,

@@ -13,17 +13,19 @@ use anyhow::{Context, bail};
 use super::atomic::{self, AtomicOptions};
 pub use super::deploy::Outcome;
 use super::deploy::{ChartRevision, DeployOptions, NewRevision, deploy_chart_revision};
-use super::render_release::{RenderedRelease, render_release};
+use super::render_release::{RenderedRelease, render_release_with};
 use super::session::Session;
 use crate::chart::Chart;
 use crate::release::{Need, Status, Timestamp};
-use crate::render::ReleaseInfo;
+use crate::render::{ReleaseInfo, RenderOptions};
 use crate::values::ValueSource;
 
 pub struct InstallOptions<'a> {
     pub name: &'a str,
     pub chart: &'a Path,
     pub sources: &'a [ValueSource],
+    /// How far rendering may go (`--max-output`).
+    pub render: RenderOptions,
     pub description: Option<&'a str>,
     /// Create the release's namespace first if it does not exist.
     pub create_namespace: bool,
@@ -75,9 +77,14 @@ pub(super) async fn install_unlocked(
     let (mut catalog, capabilities) = session.discover().await?;
     let revision = history.next_revision();
     let release = ReleaseInfo::new(options.name, session.namespace(), revision, false);
-    let RenderedRelease { values, rendered } =
-        render_release(&chart, options.sources, &release, &capabilities)
-            .with_context(|| format!("rendering chart \"{}\"", chart.metadata.name))?;
+    let RenderedRelease { values, rendered } = render_release_with(
+        &chart,
+        options.sources,
+        &release,
+        &capabilities,
+        options.render,
+    )
+    .with_context(|| format!("rendering chart \"{}\"", chart.metadata.name))?;
     let new_revision = NewRevision {
         name: options.name,
         revision,

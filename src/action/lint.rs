@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::render_release::render_release;
+use super::render_release::render_release_with;
 use crate::chart::{Chart, VALUES_FILE};
-use crate::render::{Capabilities, Manifest, ReleaseInfo};
+use crate::render::{Capabilities, Manifest, ReleaseInfo, RenderOptions};
 use crate::values::{self, ValueSource, Values};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -43,6 +43,8 @@ pub struct LintOptions<'a> {
     /// `--set*` flags, applied on top in every rendering.
     pub overrides: &'a [ValueSource],
     pub namespace: &'a str,
+    /// The most bytes the chart may render (`--max-output`).
+    pub max_output: u64,
 }
 
 /// Findings sorted errors first, without duplicates.
@@ -77,7 +79,10 @@ pub fn lint(options: &LintOptions<'_>) -> Vec<Finding> {
             .into_iter()
             .chain(options.overrides.iter().cloned())
             .collect();
-        match render_release(&chart, &sources, &release, &capabilities) {
+        let render_options = RenderOptions {
+            max_output: options.max_output,
+        };
+        match render_release_with(&chart, &sources, &release, &capabilities, render_options) {
             Err(error) => {
                 findings.insert(error_finding(format!(
                     "{label}: {:#}",

@@ -15,12 +15,12 @@ use anyhow::{Context, bail};
 use super::atomic::{self, AtomicOptions};
 use super::deploy::{ChartRevision, DeployOptions, NewRevision, Outcome, deploy_chart_revision};
 use super::install::{InstallOptions, check_release_name, install_unlocked};
-use super::render_release::{RenderedRelease, render_resolved};
+use super::render_release::{RenderedRelease, render_resolved_with};
 use super::session::Session;
 use crate::chart::Chart;
 use crate::cluster::Catalog;
 use crate::release::{History, Need, Status, Timestamp};
-use crate::render::ReleaseInfo;
+use crate::render::{ReleaseInfo, RenderOptions};
 use crate::values::{self, ResolvedValues, ValueSource};
 
 /// What happens to the values of the previous revision.
@@ -50,6 +50,8 @@ pub struct UpgradeOptions<'a> {
     pub name: &'a str,
     pub chart: &'a Path,
     pub sources: &'a [ValueSource],
+    /// How far rendering may go (`--max-output`).
+    pub render: RenderOptions,
     pub values_mode: ValuesMode,
     /// Install the release when it does not exist (or was uninstalled).
     pub install: bool,
@@ -102,6 +104,7 @@ async fn upgrade_unlocked(
                 name: options.name,
                 chart: options.chart,
                 sources: options.sources,
+                render: options.render,
                 description: options.description,
                 create_namespace: options.create_namespace,
                 atomic: options.atomic,
@@ -118,6 +121,7 @@ async fn upgrade_unlocked(
         options.chart,
         options.sources,
         options.values_mode,
+        options.render,
     )
     .await?;
     let new_revision = NewRevision {
@@ -163,6 +167,7 @@ pub async fn prepare_upgrade(
     chart_path: &Path,
     sources: &[ValueSource],
     mode: ValuesMode,
+    render: RenderOptions,
 ) -> anyhow::Result<PreparedUpgrade> {
     let latest = history.latest().expect("an installed release has history");
     let current = history.deployed().unwrap_or(latest);
@@ -180,7 +185,7 @@ pub async fn prepare_upgrade(
         }
     };
     let RenderedRelease { values, rendered } =
-        render_resolved(&chart, values, &release, &capabilities)
+        render_resolved_with(&chart, values, &release, &capabilities, render)
             .with_context(|| format!("rendering chart \"{}\"", chart.metadata.name))?;
     Ok(PreparedUpgrade {
         catalog,

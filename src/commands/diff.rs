@@ -11,6 +11,7 @@ use crate::cli::{
     ColorChoice, DiffCommand, DiffOutputArgs, DiffRollbackArgs, DiffUpgradeArgs, GlobalArgs,
 };
 use crate::project::{Workspace, name_or_revision};
+use crate::render::RenderOptions;
 
 use super::{Outcome, block_on, chart_release, open_release_session, open_session};
 
@@ -30,6 +31,9 @@ fn upgrade(global: &GlobalArgs, args: DiffUpgradeArgs) -> anyhow::Result<Outcome
             name: &target.name,
             chart: &target.chart,
             sources: &target.sources,
+            render: RenderOptions {
+                max_output: args.output_limit.max_output,
+            },
             values_mode: ValuesMode::from_reuse_flag(args.reuse_values),
             take_ownership: args.take_ownership,
         };

@@ -6,6 +6,7 @@ use crate::action::install::{InstallOptions, Outcome as DeployOutcome, install};
 use crate::cli::{DeployArgs, GlobalArgs, InstallArgs};
 use crate::project::Workspace;
 use crate::release::ReleaseRecord;
+use crate::render::RenderOptions;
 
 use super::{Outcome, block_on, chart_release, open_session};
 
@@ -24,6 +25,7 @@ pub fn run(global: &GlobalArgs, args: InstallArgs) -> anyhow::Result<Outcome> {
             name: &target.name,
             chart: &target.chart,
             sources: &target.sources,
+            render: render_options(&args.deploy),
             description: args.deploy.description.as_deref(),
             create_namespace: args.deploy.create_namespace,
             atomic: atomic_options(&args.deploy),
@@ -33,6 +35,12 @@ pub fn run(global: &GlobalArgs, args: InstallArgs) -> anyhow::Result<Outcome> {
         print_deploy_outcome(&outcome)?;
         Ok(Outcome::Success)
     })
+}
+
+pub(super) fn render_options(args: &DeployArgs) -> RenderOptions {
+    RenderOptions {
+        max_output: args.output_limit.max_output,
+    }
 }
 
 pub(super) fn deploy_options(args: &DeployArgs) -> DeployOptions {

@@ -28,6 +28,7 @@ pub fn run(global: &GlobalArgs, args: LintArgs) -> anyhow::Result<Outcome> {
         values_files: &values_files,
         overrides: &overrides,
         namespace: &namespace,
+        max_output: args.output_limit.max_output,
     });
     outln!("==> Linting {}", chart.display());
     for finding in &findings {

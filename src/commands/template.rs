@@ -4,11 +4,11 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 
-use crate::action::render_release::render_release;
+use crate::action::render_release::render_release_with;
 use crate::chart::Chart;
 use crate::cli::{GlobalArgs, TemplateArgs};
 use crate::project::{Workspace, name_or_chart};
-use crate::render::{Capabilities, Manifest, ReleaseInfo, to_multi_document};
+use crate::render::{Capabilities, Manifest, ReleaseInfo, RenderOptions, to_multi_document};
 
 use super::{Outcome, environment, print_warnings, values_sources};
 
@@ -32,7 +32,10 @@ pub fn run(global: &GlobalArgs, args: TemplateArgs) -> anyhow::Result<Outcome> {
     let capabilities = Capabilities::offline(args.kube_version.as_deref(), &args.api_versions)
         .map_err(|e| anyhow::anyhow!("--kube-version: {e}"))?;
     let release = ReleaseInfo::new(&name, &namespace, 1, args.is_upgrade);
-    let rendered = render_release(&chart, &sources, &release, &capabilities)
+    let options = RenderOptions {
+        max_output: args.output_limit.max_output,
+    };
+    let rendered = render_release_with(&chart, &sources, &release, &capabilities, options)
         .with_context(|| format!("rendering chart \"{}\"", chart.metadata.name))?
         .rendered;
 

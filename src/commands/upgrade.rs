@@ -4,7 +4,7 @@ use crate::action::upgrade::{UpgradeOptions, ValuesMode, upgrade};
 use crate::cli::{GlobalArgs, UpgradeArgs};
 use crate::project::Workspace;
 
-use super::install::{atomic_options, deploy_options, print_deploy_outcome};
+use super::install::{atomic_options, deploy_options, print_deploy_outcome, render_options};
 use super::{Outcome, block_on, chart_release, open_session};
 
 pub fn run(global: &GlobalArgs, args: UpgradeArgs) -> anyhow::Result<Outcome> {
@@ -22,6 +22,7 @@ pub fn run(global: &GlobalArgs, args: UpgradeArgs) -> anyhow::Result<Outcome> {
             name: &target.name,
             chart: &target.chart,
             sources: &target.sources,
+            render: render_options(&args.deploy),
             values_mode: ValuesMode::from_reuse_flag(args.reuse_values),
             install: args.install,
             description: args.deploy.description.as_deref(),

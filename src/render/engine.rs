@@ -10,12 +10,14 @@
 //! `error:`.) A cycle is reported as the cycle (`a.tpl → b.tpl → a.tpl`), one lap of
 //! frames, and the frames that lead into it.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::io::Write;
 use std::sync::{Arc, OnceLock, Weak};
 
 use tera::{Context, Error, ErrorKind, Kwargs, State, Tera, TeraResult, Value};
 
 use super::functions;
+use super::output_cap::OutputCap;
 use crate::chart::escape::escape_name;
 
 /// The names a template can read, besides its own `{% set %}` variables. `include` and
@@ -59,13 +61,31 @@ impl Engine {
         Ok(Self { tera })
     }
 
-    /// Renders the template at chart path `name`.
-    pub fn render(&self, name: &str, context: &Context) -> TeraResult<String> {
+    /// Renders the template at chart path `name`, counting what it writes against `cap`
+    /// as it goes: rendering stops as soon as the cap is passed (`Ok(None)`), so a
+    /// template that loops too long never fills memory. What an `include` or `tpl`
+    /// builds before the template writes it is held to the same limit.
+    pub fn render_within(
+        &self,
+        name: &str,
+        context: &Context,
+        cap: &OutputCap,
+    ) -> TeraResult<Option<String>> {
         let name = escape_name(name);
         CALLS.with_borrow_mut(|calls| calls.start(&name));
-        let result = self.tera.render(&name, context);
+        LIMIT_PASSED.set(false);
+        let previous_limit = NESTED_LIMIT.replace(cap.limit());
+        let mut out = LimitedBuffer::counted_by(cap);
+        let result = self.tera.render_to(&name, context, &mut out);
+        NESTED_LIMIT.set(previous_limit);
         let failure = CALLS.with_borrow_mut(Calls::finish);
-        result.map_err(|error| report(error, failure))
+        if LIMIT_PASSED.replace(false) {
+            return Ok(None);
+        }
+        result.map_err(|error| report(error, failure))?;
+        String::from_utf8(out.bytes)
+            .map(Some)
+            .map_err(|e| Error::message(format!("the output is not UTF-8: {e}")))
     }
 }
 
@@ -89,8 +109,12 @@ fn register_include(tera: &mut Tera, slot: Arc<OnceLock<Weak<Tera>>>) {
                     context.insert_value(key.to_string(), value.clone());
                 }
             }
-            nested(name.clone(), || tera.render(&name, &context))
-                .map(|text| text.trim_end_matches('\n').to_string())
+            nested(name.clone(), || {
+                let mut out = LimitedBuffer::nested();
+                tera.render_to(&name, &context, &mut out)?;
+                out.into_string()
+            })
+            .map(|text| text.trim_end_matches('\n').to_string())
         },
     );
 }
@@ -103,7 +127,11 @@ fn register_tpl(tera: &mut Tera, slot: Arc<OnceLock<Weak<Tera>>>) {
         move |text: String, _: Kwargs, state: &State<'_>| -> TeraResult<String> {
             let tera = engine_from(&slot)?;
             let context = context_from(state);
-            nested(tpl_label(&text), || tera.render_str(&text, &context, false))
+            nested(tpl_label(&text), || {
+                let mut out = LimitedBuffer::nested();
+                tera.render_str_to(&text, &context, false, &mut out)?;
+                out.into_string()
+            })
         },
     );
 }
@@ -132,6 +160,68 @@ fn tpl_label(text: &str) -> String {
         shown.push('…');
     }
     format!("tpl \"{}\"", escape_name(&shown))
+}
+
+thread_local! {
+    /// The most an `include` or `tpl` on this thread may build: the output limit of the
+    /// template rendering here.
+    static NESTED_LIMIT: Cell<u64> = const { Cell::new(u64::MAX) };
+    /// Set when a write was refused for passing a limit, so the error it causes is
+    /// reported as the limit, not as a template error.
+    static LIMIT_PASSED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Keeps what a render writes, refusing bytes past a limit.
+struct LimitedBuffer<'c> {
+    bytes: Vec<u8>,
+    limit: Limit<'c>,
+}
+
+enum Limit<'c> {
+    /// The chart's whole output, shared by the threads that render.
+    Shared(&'c OutputCap),
+    /// One `include` or `tpl`, on its own.
+    Local(u64),
+}
+
+impl<'c> LimitedBuffer<'c> {
+    fn counted_by(cap: &'c OutputCap) -> Self {
+        Self {
+            bytes: Vec::new(),
+            limit: Limit::Shared(cap),
+        }
+    }
+
+    fn nested() -> Self {
+        Self {
+            bytes: Vec::new(),
+            limit: Limit::Local(NESTED_LIMIT.get()),
+        }
+    }
+
+    fn into_string(self) -> TeraResult<String> {
+        String::from_utf8(self.bytes)
+            .map_err(|e| Error::message(format!("the output is not UTF-8: {e}")))
+    }
+}
+
+impl Write for LimitedBuffer<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let fits = match self.limit {
+            Limit::Shared(cap) => cap.take(buf.len()),
+            Limit::Local(limit) => (self.bytes.len() + buf.len()) as u64 <= limit,
+        };
+        if !fits {
+            LIMIT_PASSED.set(true);
+            return Err(std::io::Error::other("the output limit was passed"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 thread_local! {
@@ -316,7 +406,31 @@ mod tests {
             }),
         );
         context.insert("release", &serde_json::json!({"name": "demo"}));
-        engine.render(name, &context).map_err(|e| e.to_string())
+        let cap = OutputCap::new(u64::MAX);
+        engine
+            .render_within(name, &context, &cap)
+            .map(|output| output.expect("no limit"))
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_limit_stops_a_template_and_an_include_as_soon_as_it_is_passed() {
+        let templates = [
+            (
+                "templates/big.yaml",
+                "{% for i in range(end=10000) %}{% for j in range(end=10000) %}line {{ i }} {{ j }}\n{% endfor %}{% endfor %}",
+            ),
+            (
+                "templates/wrapper.yaml",
+                "{{ include(name=\"templates/big.yaml\") }}",
+            ),
+        ];
+        let engine = Engine::new(templates.iter().copied()).unwrap();
+        for name in ["templates/big.yaml", "templates/wrapper.yaml"] {
+            let cap = OutputCap::new(1 << 20);
+            let output = engine.render_within(name, &Context::new(), &cap).unwrap();
+            assert!(output.is_none(), "{name}: stopped at the limit");
+        }
     }
 
     #[test]

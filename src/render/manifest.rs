@@ -6,9 +6,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::RenderError;
-use super::inspect::{Field, Identity, Inspected, inspect};
+use super::frame::{DocumentLines, excerpt};
+use super::inspect::{Field, Identity, Inspected, Problem, ProblemKind, inspect, read_object};
 use super::order::install_rank;
-use crate::yaml;
 
 /// One Kubernetes object as rendered by a template.
 #[derive(Debug, Clone)]
@@ -21,20 +21,42 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    /// The object, read as kubectl reads it. Rendering already proved the text is valid
-    /// YAML, so this fails only on what a syntax check cannot see (alias bombs).
+    /// The object, read as kubectl reads it. Rendering already checked everything that
+    /// reading it could find wrong, so this fails only on a manifest that was not
+    /// rendered (one read back from a release record, say).
     pub fn object(&self) -> Result<serde_json::Value, RenderError> {
-        yaml::from_str(&self.text).map_err(|e| {
-            let problem = yaml::describe(&e);
-            RenderError::InvalidYaml {
-                template: self.source.clone(),
-                position: problem
-                    .position
-                    .map(|(line, column)| (line as usize, column as usize)),
-                message: problem.message,
-                excerpt: String::new(),
-            }
+        read_object(&self.text).map_err(|problem| {
+            let documents = [DocumentLines {
+                text: &self.text,
+                first_line: 1,
+            }];
+            problem_error(&self.source, &self.text, &documents, 1, problem)
         })
+    }
+}
+
+/// A document's problem as an error about the template's output: `first_line` is the
+/// document's first line within `output`.
+fn problem_error(
+    template: &str,
+    output: &str,
+    documents: &[DocumentLines<'_>],
+    first_line: usize,
+    problem: Problem,
+) -> RenderError {
+    let line = first_line + problem.line.max(1) - 1;
+    match problem.kind {
+        ProblemKind::Limit => RenderError::TooLarge {
+            template: template.to_string(),
+            line,
+            message: problem.message,
+        },
+        ProblemKind::Invalid => RenderError::InvalidYaml {
+            template: template.to_string(),
+            position: Some((line, problem.column)),
+            message: problem.message,
+            excerpt: excerpt(output, documents, line),
+        },
     }
 }
 
@@ -82,8 +104,9 @@ impl fmt::Display for ResourceId {
 
 /// Splits one template's output into manifests. `source` names the template in errors.
 pub fn parse_template_output(source: &str, output: &str) -> Result<Vec<Manifest>, RenderError> {
+    let documents = split_documents(output);
     let mut manifests = Vec::new();
-    for doc in split_documents(output) {
+    for doc in &documents {
         if is_blank(doc.text) {
             continue;
         }
@@ -91,14 +114,14 @@ pub fn parse_template_output(source: &str, output: &str) -> Result<Vec<Manifest>
             Ok(Inspected::Empty) => continue,
             Ok(Inspected::NotAMapping) => Err("a mapping at the top level".to_string()),
             Ok(Inspected::Object(identity)) => resource_id(identity),
-            Err(error) => {
-                let line = doc.first_line + error.line.max(1) - 1;
-                return Err(RenderError::InvalidYaml {
-                    template: source.to_string(),
-                    position: Some((line, error.column)),
-                    message: error.message,
-                    excerpt: excerpt(output, Some(line)),
-                });
+            Err(problem) => {
+                return Err(problem_error(
+                    source,
+                    output,
+                    &documents,
+                    doc.first_line,
+                    problem,
+                ));
             }
         };
         let id = identity.map_err(|missing| RenderError::NotAManifest {
@@ -164,21 +187,15 @@ pub fn parse_multi_document(chart_name: &str, text: &str) -> Result<Vec<Manifest
     Ok(manifests)
 }
 
-struct Document<'a> {
-    text: &'a str,
-    /// 1-based line of the document's first line within the template output.
-    first_line: usize,
-}
-
 /// Splits on `---` separator lines (which may carry a trailing comment).
-fn split_documents(output: &str) -> Vec<Document<'_>> {
+fn split_documents(output: &str) -> Vec<DocumentLines<'_>> {
     let mut documents = Vec::new();
     let mut start = 0;
     let mut first_line = 1;
     let mut offset = 0;
     for (index, line) in output.split_inclusive('\n').enumerate() {
         if is_separator(line) {
-            documents.push(Document {
+            documents.push(DocumentLines {
                 text: &output[start..offset],
                 first_line,
             });
@@ -187,7 +204,7 @@ fn split_documents(output: &str) -> Vec<Document<'_>> {
         }
         offset += line.len();
     }
-    documents.push(Document {
+    documents.push(DocumentLines {
         text: &output[start..],
         first_line,
     });
@@ -219,25 +236,6 @@ fn trim_blank_lines(text: &str) -> &str {
         start += line.len();
     }
     text[start..].trim_end()
-}
-
-/// The rendered lines around `line`, numbered, so a user can see what the template produced.
-fn excerpt(output: &str, line: Option<usize>) -> String {
-    let Some(line) = line else {
-        return String::new();
-    };
-    let first = line.saturating_sub(2).max(1);
-    output
-        .lines()
-        .enumerate()
-        .map(|(i, text)| (i + 1, text))
-        .filter(|(n, _)| (first..=line + 1).contains(n))
-        .map(|(n, text)| {
-            let marker = if n == line { ">" } else { " " };
-            format!("{marker}{n:>5} | {text}")
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// The identity of a document, or what is missing or not a string.

@@ -2,10 +2,12 @@
 
 mod capabilities;
 mod engine;
+mod frame;
 mod functions;
 mod inspect;
 pub mod manifest;
 mod order;
+mod output_cap;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -15,6 +17,7 @@ pub use manifest::{
     Manifest, ResourceId, parse_multi_document, sort_for_install, to_multi_document,
 };
 pub use order::install_rank;
+pub use output_cap::{DEFAULT_MAX_OUTPUT, parse_size};
 
 use crate::chart::{Chart, ChartType};
 
@@ -65,6 +68,19 @@ pub enum RenderError {
         message: String,
         excerpt: String,
     },
+    /// Past a reading limit, which `install` would hit too.
+    #[error("{template}: {message} at line {line} of the rendered output")]
+    TooLarge {
+        template: String,
+        line: usize,
+        message: String,
+    },
+    #[error(
+        "{template}: the chart's rendered output passed the {} limit, so rendering stopped; raise the limit with --max-output, e.g. --max-output {}",
+        output_cap::format_size(*limit),
+        output_cap::format_size(limit.saturating_mul(2))
+    )]
+    OutputTooLarge { template: String, limit: u64 },
     #[error(
         "{template}: the document starting at line {line} of the rendered output is not a Kubernetes object: missing {missing}"
     )]
@@ -110,6 +126,23 @@ const TEMPLATES_PER_THREAD: usize = 16;
 enum TemplateOutput {
     Manifests(Vec<Manifest>),
     Notes(Option<String>),
+    /// Not rendered: another template passed the output limit.
+    Skipped,
+}
+
+/// How to render, beyond the chart and its values.
+#[derive(Debug, Clone, Copy)]
+pub struct RenderOptions {
+    /// The most bytes all templates together may render (`--max-output`).
+    pub max_output: u64,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        Self {
+            max_output: DEFAULT_MAX_OUTPUT,
+        }
+    }
 }
 
 /// Renders and checks each template, on as many threads as the machine has cores when
@@ -120,6 +153,7 @@ fn render_each(
     context: &tera::Context,
     chart_name: &str,
     templates: &[&crate::chart::Template],
+    cap: &output_cap::OutputCap,
 ) -> Vec<Result<TemplateOutput, RenderError>> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = cores.min(templates.len() / TEMPLATES_PER_THREAD).max(1);
@@ -127,7 +161,7 @@ fn render_each(
         let mut context = context.clone();
         return templates
             .iter()
-            .map(|t| render_one(engine, &mut context, chart_name, t))
+            .map(|t| render_one(engine, &mut context, chart_name, t, cap))
             .collect();
     }
     let mut indexed: Vec<(usize, Result<TemplateOutput, RenderError>)> =
@@ -142,7 +176,7 @@ fn render_each(
                             .skip(worker)
                             .step_by(threads)
                             .map(|(index, t)| {
-                                (index, render_one(engine, &mut context, chart_name, t))
+                                (index, render_one(engine, &mut context, chart_name, t, cap))
                             })
                             .collect::<Vec<_>>()
                     })
@@ -162,7 +196,11 @@ fn render_one(
     context: &mut tera::Context,
     chart_name: &str,
     template: &crate::chart::Template,
+    cap: &output_cap::OutputCap,
 ) -> Result<TemplateOutput, RenderError> {
+    if cap.passed() {
+        return Ok(TemplateOutput::Skipped);
+    }
     context.insert(
         "template",
         &serde_json::json!({
@@ -170,9 +208,15 @@ fn render_one(
             "base_path": format!("{chart_name}/templates"),
         }),
     );
-    let output = engine
-        .render(&template.path, context)
-        .map_err(RenderError::Template)?;
+    let Some(output) = engine
+        .render_within(&template.path, context, cap)
+        .map_err(RenderError::Template)?
+    else {
+        return Err(RenderError::OutputTooLarge {
+            template: template.path.clone(),
+            limit: cap.limit(),
+        });
+    };
     if template.is_notes() {
         let text = output.trim();
         return Ok(TemplateOutput::Notes(
@@ -188,6 +232,23 @@ pub fn render(
     values: &Map<String, Value>,
     release: &ReleaseInfo,
     capabilities: &Capabilities,
+) -> Result<Rendered, RenderError> {
+    render_with(
+        chart,
+        values,
+        release,
+        capabilities,
+        RenderOptions::default(),
+    )
+}
+
+/// [`render`] with options.
+pub fn render_with(
+    chart: &Chart,
+    values: &Map<String, Value>,
+    release: &ReleaseInfo,
+    capabilities: &Capabilities,
+    options: RenderOptions,
 ) -> Result<Rendered, RenderError> {
     if chart.metadata.chart_type == ChartType::Library {
         return Err(RenderError::LibraryChart(chart.metadata.name.clone()));
@@ -211,10 +272,12 @@ pub fn render(
         chart.templates().filter(|t| !t.is_partial()).collect();
     let mut manifests = Vec::new();
     let mut notes = None;
-    for output in render_each(&engine, &context, chart_name, &emitted) {
+    let cap = output_cap::OutputCap::new(options.max_output);
+    for output in render_each(&engine, &context, chart_name, &emitted, &cap) {
         match output? {
             TemplateOutput::Notes(text) => notes = text,
             TemplateOutput::Manifests(list) => manifests.extend(list),
+            TemplateOutput::Skipped => {}
         }
     }
     check_unique(&manifests, &release.namespace)?;

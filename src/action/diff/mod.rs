@@ -32,6 +32,8 @@ pub struct DiffUpgradeOptions<'a> {
     pub name: &'a str,
     pub chart: &'a Path,
     pub sources: &'a [ValueSource],
+    /// How far rendering may go (`--max-output`).
+    pub render: crate::render::RenderOptions,
     pub values_mode: ValuesMode,
     /// Compare as `rchart upgrade --take-ownership` would apply: objects that belong to
     /// no release or another one are shown as adopted instead of stopping the diff.
@@ -132,6 +134,7 @@ pub async fn diff_upgrade(
         options.chart,
         options.sources,
         options.values_mode,
+        options.render,
     )
     .await?;
     let (mut catalog, revision, rendered) = (
