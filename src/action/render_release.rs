@@ -2,6 +2,7 @@
 
 use super::scope::{OfflineScopes, StrayObjects, check_namespaces};
 use crate::chart::Chart;
+use crate::chart::tree::{self, TreeError};
 use crate::render::{self, Capabilities, ReleaseInfo, RenderOptions, Rendered};
 use crate::values::{self, ResolvedValues, ValueSource, ValuesError};
 
@@ -18,11 +19,14 @@ pub enum RenderReleaseError {
     #[error(transparent)]
     Render(#[from] render::RenderError),
     #[error(transparent)]
+    Tree(TreeError),
+    #[error(transparent)]
     Namespace(#[from] StrayObjects),
 }
 
-/// Merges the chart defaults with `sources`, validates them against the chart's schema,
-/// and renders the templates, no further than `options` allow. Objects that the chart
+/// Merges the chart defaults with `sources`, resolves the chart's dependencies
+/// ([`tree::resolve`]), validates each chart's values against its schema, and renders
+/// the templates, no further than `options` allow. Objects that the chart
 /// puts outside the release namespace are refused where it can be told offline
 /// ([`super::scope`]).
 pub fn render_release_with(
@@ -45,10 +49,14 @@ pub fn render_resolved_with(
     capabilities: &Capabilities,
     options: RenderOptions,
 ) -> Result<RenderedRelease, RenderReleaseError> {
-    if let Some(schema) = &chart.schema {
-        schema.validate(&values.merged)?;
-    }
-    let rendered = render::render_with(chart, &values.merged, release, capabilities, options)?;
+    let mut values = values;
+    let tree = tree::resolve(chart, &values.user).map_err(|error| match error {
+        TreeError::Values(error) => RenderReleaseError::Values(error),
+        other => RenderReleaseError::Tree(other),
+    })?;
+    // With dependencies, the top chart's values hold each subchart's, and imports
+    values.merged = tree.values.clone();
+    let rendered = render::render_tree(&tree, release, capabilities, options)?;
     let scopes = OfflineScopes::new(&rendered.manifests);
     check_namespaces(
         &chart.metadata,

@@ -67,7 +67,19 @@ pub fn read_archive_file(path: &Path) -> Result<ChartArchive, ArchiveError> {
 }
 
 /// Reads a chart archive from `reader`; `archive` names it in error messages
-pub fn read_archive(archive: &str, mut reader: impl Read) -> Result<ChartArchive, ArchiveError> {
+pub fn read_archive(archive: &str, reader: impl Read) -> Result<ChartArchive, ArchiveError> {
+    read_archive_within(archive, reader, MAX_CHART_SIZE)
+}
+
+/// [`read_archive`], stopping after `limit` decompressed bytes (at most
+/// [`MAX_CHART_SIZE`]): a chart archive inside another chart's `charts/` gets what is left
+/// of the limit the whole tree of charts shares.
+pub fn read_archive_within(
+    archive: &str,
+    mut reader: impl Read,
+    limit: u64,
+) -> Result<ChartArchive, ArchiveError> {
+    let limit = limit.min(MAX_CHART_SIZE);
     let mut magic = Vec::with_capacity(GZIP_MAGIC.len());
     (&mut reader)
         .take(GZIP_MAGIC.len() as u64)
@@ -83,7 +95,7 @@ pub fn read_archive(archive: &str, mut reader: impl Read) -> Result<ChartArchive
     }
 
     let compressed = BufReader::new(io::Cursor::new(magic).chain(reader));
-    let decompressed = DecompressedLimit::new(GzDecoder::new(compressed), MAX_CHART_SIZE);
+    let decompressed = DecompressedLimit::new(GzDecoder::new(compressed), limit);
     let mut tar = tar::Archive::new(decompressed);
     let mut collector = Collector::new(archive);
     let entries_read = collector.read_entries(&mut tar);
@@ -94,7 +106,7 @@ pub fn read_archive(archive: &str, mut reader: impl Read) -> Result<ChartArchive
         return Err(ArchiveError::TooLarge {
             archive: archive.to_owned(),
             position: collector.position,
-            limit: MAX_CHART_SIZE,
+            limit,
         });
     }
     end_checked?;

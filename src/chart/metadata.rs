@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::dependency::{Dependency, parse_dependencies};
 use super::escape::escape_name;
 use super::kube_version::KubeVersionRange;
 use crate::values::plain_yaml_message;
@@ -43,6 +44,9 @@ pub struct Metadata {
     /// Free-form notes for tools; rchart reads `rchart.io/multi-namespace`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
+    /// The charts this one is built from (`docs/dependencies.md`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<Dependency>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +81,7 @@ const KNOWN_FIELDS: &[&str] = &[
     "maintainers",
     "kubeVersion",
     "annotations",
+    "dependencies",
 ];
 
 /// A problem with `Chart.yaml`; the message names the field.
@@ -190,6 +195,7 @@ impl Metadata {
             maintainers: maintainers(fields)?,
             kube_version,
             annotations: annotations(fields)?,
+            dependencies: parse_dependencies(fields)?,
         })
     }
 

@@ -1,28 +1,38 @@
 //! Charts: a directory or packaged `.tgz` holding `Chart.yaml`, `values.yaml`, an optional
-//! `values.schema.json`, and Tera templates under `templates/`.
+//! `values.schema.json`, Tera templates under `templates/`, and the charts it depends on
+//! under `charts/` (see [`subcharts`]).
 
 pub mod archive;
+pub mod dependency;
 pub mod escape;
 pub mod files;
 pub mod ignore;
 pub mod kube_version;
 pub mod metadata;
 pub mod package;
+pub mod subcharts;
+pub mod tree;
+pub mod versions;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::values::{Values, ValuesSchema, parse_values};
 
 use escape::escape_name;
 
+pub use dependency::Dependency;
 pub use files::ChartFiles;
 pub use metadata::{ChartType, Metadata};
+pub use subcharts::{DependencyError, Subchart};
 
 pub const CHART_FILE: &str = "Chart.yaml";
 pub const VALUES_FILE: &str = "values.yaml";
 pub const SCHEMA_FILE: &str = "values.schema.json";
 pub const TEMPLATES_DIR: &str = "templates/";
 pub const NOTES_FILE: &str = "templates/NOTES.txt";
+pub const CHARTS_DIR: &str = "charts/";
+pub const LOCK_FILE: &str = "Chart.lock";
 
 /// A loaded, checked chart.
 pub struct Chart {
@@ -35,6 +45,8 @@ pub struct Chart {
     pub schema: Option<ValuesSchema>,
     /// Problems worth telling the user that do not stop anything.
     pub warnings: Vec<String>,
+    /// The charts found under `charts/`, archives and directories, in path order.
+    pub subcharts: Vec<Subchart>,
     templates: Vec<Template>,
 }
 
@@ -88,11 +100,28 @@ pub enum ChartError {
         chart: String,
         problem: crate::values::ValuesError,
     },
+    #[error("chart {}: {problem}", escape_name(chart))]
+    Subcharts {
+        chart: String,
+        problem: subcharts::LoadProblem,
+    },
 }
 
 impl Chart {
     /// Loads a chart from a directory or a `.tgz` archive.
     pub fn load(path: &Path) -> Result<Self, ChartError> {
+        let (files, shown) = Self::read_files(path)?;
+        Self::from_files(files, &shown)
+    }
+
+    /// Loads a chart alone, leaving what `charts/` holds unread: for the commands that
+    /// manage `charts/` itself.
+    pub fn load_without_subcharts(path: &Path) -> Result<Self, ChartError> {
+        let (files, shown) = Self::read_files(path)?;
+        Self::from_own_files(files, &shown)
+    }
+
+    fn read_files(path: &Path) -> Result<(ChartFiles, String), ChartError> {
         let shown = path.display().to_string();
         if !path.exists() {
             return Err(ChartError::NotFound(shown));
@@ -102,11 +131,29 @@ impl Chart {
         } else {
             ChartFiles::from_archive(path)?.files
         };
-        Self::from_files(files, &shown)
+        Ok((files, shown))
     }
 
-    /// Builds a chart from its files; `origin` names it in errors.
+    /// Builds a chart from its files, with the charts under `charts/`; `origin` names it
+    /// in errors.
     pub fn from_files(files: ChartFiles, origin: &str) -> Result<Self, ChartError> {
+        let mut budget = subcharts::Budget::for_root(&files);
+        Self::from_files_within(files, origin, &mut budget, 0)
+    }
+
+    fn from_files_within(
+        files: ChartFiles,
+        origin: &str,
+        budget: &mut subcharts::Budget,
+        depth: usize,
+    ) -> Result<Self, ChartError> {
+        let mut chart = Self::from_own_files(files, origin)?;
+        chart.subcharts = subcharts::load(&chart.files, origin, budget, depth)?;
+        Ok(chart)
+    }
+
+    /// Builds a chart from its files, without reading `charts/`.
+    fn from_own_files(files: ChartFiles, origin: &str) -> Result<Self, ChartError> {
         let chart = origin.to_string();
         let text =
             |file: &str| -> Result<Option<String>, ChartError> {
@@ -161,6 +208,7 @@ impl Chart {
             default_values,
             schema,
             warnings: parsed.warnings,
+            subcharts: Vec::new(),
             templates,
         })
     }
@@ -169,4 +217,15 @@ impl Chart {
     pub fn templates(&self) -> impl Iterator<Item = &Template> {
         self.templates.iter()
     }
+
+    pub fn name(&self) -> &str {
+        &self.metadata.name
+    }
+
+    pub fn is_library(&self) -> bool {
+        self.metadata.chart_type == ChartType::Library
+    }
 }
+
+/// A shared, loaded subchart: one chart may serve two dependencies under two aliases.
+pub type SharedChart = Arc<Chart>;

@@ -16,9 +16,11 @@ use std::sync::{Arc, OnceLock, Weak};
 
 use tera::{Context, Error, ErrorKind, Kwargs, State, Tera, TeraResult, Value};
 
+use super::RenderError;
 use super::functions;
 use super::output_cap::OutputCap;
 use crate::chart::escape::escape_name;
+use crate::chart::tree::ChartNode;
 
 /// The names a template can read, besides its own `{% set %}` variables. `include` and
 /// `tpl` hand the same names on to what they render.
@@ -43,12 +45,51 @@ pub struct Engine {
 impl Engine {
     /// Compiles every template. Components defined in any file (usually `_helpers.tpl`)
     /// are usable from all of them.
+    #[cfg(test)]
     pub fn new<'a>(templates: impl IntoIterator<Item = (&'a str, &'a str)>) -> TeraResult<Self> {
+        Self::with_top("", templates)
+    }
+
+    /// The engine of one chart of a tree: its own templates, and those of the library
+    /// charts it depends on (and theirs), each under its [`display_name`].
+    pub fn for_chart(node: &ChartNode<'_>) -> Result<Self, RenderError> {
+        let mut templates: Vec<(String, &str)> = node
+            .chart
+            .templates()
+            .map(|t| (display_name(&node.chain, &t.path), t.source.as_str()))
+            .collect();
+        let mut libraries: Vec<&ChartNode<'_>> = node.children.iter().collect();
+        while let Some(library) = libraries.pop() {
+            if !library.chart.is_library() {
+                continue;
+            }
+            for template in library.chart.templates() {
+                check_library_components(library, &template.path, &template.source)?;
+                templates.push((
+                    display_name(&library.chain, &template.path),
+                    template.source.as_str(),
+                ));
+            }
+            libraries.extend(library.children.iter());
+        }
+        Self::with_top(
+            &node.chain[0],
+            templates
+                .iter()
+                .map(|(name, source)| (name.as_str(), *source)),
+        )
+        .map_err(RenderError::Template)
+    }
+
+    fn with_top<'a>(
+        top: &str,
+        templates: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> TeraResult<Self> {
         let slot: Arc<OnceLock<Weak<Tera>>> = Arc::new(OnceLock::new());
         let mut tera = Tera::new();
         tera.autoescape_on(Vec::<&str>::new());
         functions::register(&mut tera);
-        register_include(&mut tera, Arc::clone(&slot));
+        register_include(&mut tera, Arc::clone(&slot), top.to_string());
         register_tpl(&mut tera, Arc::clone(&slot));
         tera.add_raw_templates(
             templates
@@ -92,15 +133,21 @@ impl Engine {
 /// `{{ include(name="templates/_labels.tpl") }}` renders another template to a string, so
 /// it can be piped: `{{ include(name="templates/_labels.tpl") | nindent(width=4) }}`.
 /// `with={"component": "web"}` adds variables for the included template.
-fn register_include(tera: &mut Tera, slot: Arc<OnceLock<Weak<Tera>>>) {
+///
+/// A name is read relative to the chart of the template that calls `include`:
+/// `templates/_x.tpl` is that chart's own, and `charts/common/templates/_x.tpl` is a
+/// template of its library dependency `common`.
+fn register_include(tera: &mut Tera, slot: Arc<OnceLock<Weak<Tera>>>, top: String) {
     tera.register_function(
         "include",
         move |kwargs: Kwargs, state: &State<'_>| -> TeraResult<String> {
             let tera = engine_from(&slot)?;
-            let name = escape_name(kwargs.must_get::<&str>("name")?).into_owned();
+            let requested = escape_name(kwargs.must_get::<&str>("name")?).into_owned();
+            let caller = CALLS.with_borrow(|calls| calls.current_template().map(str::to_owned));
+            let name = resolve_include(caller.as_deref().unwrap_or_default(), &requested, &top);
             if !tera.contains_template(&name) {
                 return Err(Error::message(format!(
-                    "include: no template named \"{name}\""
+                    "include: no template named \"{requested}\""
                 )));
             }
             let mut context = context_from(state);
@@ -134,6 +181,68 @@ fn register_tpl(tera: &mut Tera, slot: Arc<OnceLock<Weak<Tera>>>) {
             })
         },
     );
+}
+
+/// How an engine names a template of the chart reached by `chain` (from the top chart):
+/// the top chart's own templates by their path, `templates/x.yaml`, and any other chart's
+/// by the chain, then the path: `multiroute → common → templates/_labels.tpl`. Code
+/// frames show this name, so an error in a subchart names the chain.
+pub fn display_name(chain: &[String], path: &str) -> String {
+    if chain.len() <= 1 {
+        path.to_string()
+    } else {
+        format!("{} → {path}", chain.join(" → "))
+    }
+}
+
+/// The engine name of the template `requested` names when `caller` includes it.
+fn resolve_include(caller: &str, requested: &str, top: &str) -> String {
+    let mut chain: Vec<String> = match caller.rsplit_once(" → ") {
+        Some((charts, _)) => charts.split(" → ").map(str::to_string).collect(),
+        None => vec![top.to_string()],
+    };
+    let mut rest = requested;
+    while let Some((name, after)) = rest
+        .strip_prefix("charts/")
+        .and_then(|inner| inner.split_once('/'))
+    {
+        chain.push(name.to_string());
+        rest = after;
+    }
+    display_name(&chain, rest)
+}
+
+/// A library's components must be named `LIBRARY.NAME`: the charts using it name the
+/// library when they call one, and cannot collide with it.
+fn check_library_components(
+    library: &ChartNode<'_>,
+    path: &str,
+    source: &str,
+) -> Result<(), RenderError> {
+    let prefix = format!("{}.", library.chart.name());
+    for tag in source.split("{%").skip(1) {
+        let tag = tag.trim_start_matches(['-', '+']).trim_start();
+        let Some(rest) = tag.strip_prefix("component") else {
+            continue;
+        };
+        if !rest.starts_with(char::is_whitespace) {
+            continue;
+        }
+        let name: String = rest
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
+            .collect();
+        if !name.is_empty() && !name.starts_with(&prefix) {
+            return Err(RenderError::LibraryComponent {
+                chain: library.chain.join(" → "),
+                template: path.to_string(),
+                component: name,
+                library: library.chart.name().to_string(),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn engine_from(slot: &OnceLock<Weak<Tera>>) -> TeraResult<Arc<Tera>> {
@@ -250,6 +359,15 @@ struct Failure {
 }
 
 impl Calls {
+    /// The template being rendered (or included) innermost, past any `tpl` text.
+    fn current_template(&self) -> Option<&str> {
+        self.stack
+            .iter()
+            .rev()
+            .map(String::as_str)
+            .find(|entry| !entry.starts_with("tpl \""))
+    }
+
     fn start(&mut self, template: &str) {
         self.stack.clear();
         self.stack.push(template.to_owned());

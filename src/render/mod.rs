@@ -10,7 +10,7 @@ mod order;
 mod output_cap;
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 pub use capabilities::Capabilities;
 pub use manifest::{
@@ -19,7 +19,7 @@ pub use manifest::{
 pub use order::install_rank;
 pub use output_cap::{DEFAULT_MAX_OUTPUT, parse_size};
 
-use crate::chart::{Chart, ChartType};
+use crate::chart::tree::ChartNode;
 
 /// What templates see as `release`.
 #[derive(Debug, Clone, Serialize)]
@@ -97,6 +97,15 @@ pub enum RenderError {
     },
     #[error("chart \"{0}\" is a library chart: it has no manifests to render or install")]
     LibraryChart(String),
+    #[error(
+        "library chart {chain}: {template} defines component \"{component}\"; a library's components are named after it, e.g. \"{library}.{component}\", so that the charts using it call {{{{<{library}.{component}/>}}}}"
+    )]
+    LibraryComponent {
+        chain: String,
+        template: String,
+        component: String,
+        library: String,
+    },
     #[error("chart \"{chart}\" requires Kubernetes {range}, but the target is {actual}")]
     KubeVersion {
         chart: String,
@@ -145,42 +154,50 @@ impl Default for RenderOptions {
     }
 }
 
+/// One template to render: which chart's engine and context, and how it is named.
+struct Job {
+    /// Index into the charts being rendered.
+    chart: usize,
+    /// The name the engine knows it by (see [`engine::display_name`]).
+    engine_name: String,
+    /// The path from the top chart, e.g. `charts/redis/templates/x.yaml`: the manifest's
+    /// source and the `--show-only` name.
+    source: String,
+    /// `template.name` and `template.base_path` for the template.
+    context: Value,
+    is_notes: bool,
+}
+
 /// Renders and checks each template, on as many threads as the machine has cores when
 /// there are enough templates. Results come back in template order, so the first error
 /// reported is always the same one.
 fn render_each(
-    engine: &engine::Engine,
-    context: &tera::Context,
-    chart_name: &str,
-    templates: &[&crate::chart::Template],
+    engines: &[engine::Engine],
+    contexts: &[tera::Context],
+    jobs: &[Job],
     cap: &output_cap::OutputCap,
 ) -> Vec<Result<TemplateOutput, RenderError>> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = cores.min(templates.len() / TEMPLATES_PER_THREAD).max(1);
+    let threads = cores.min(jobs.len() / TEMPLATES_PER_THREAD).max(1);
+    let work = |worker: usize| {
+        let mut own: Vec<Option<tera::Context>> = vec![None; contexts.len()];
+        jobs.iter()
+            .enumerate()
+            .skip(worker)
+            .step_by(threads)
+            .map(|(index, job)| {
+                let context = own[job.chart].get_or_insert_with(|| contexts[job.chart].clone());
+                (index, render_one(&engines[job.chart], context, job, cap))
+            })
+            .collect::<Vec<_>>()
+    };
     if threads == 1 {
-        let mut context = context.clone();
-        return templates
-            .iter()
-            .map(|t| render_one(engine, &mut context, chart_name, t, cap))
-            .collect();
+        return work(0).into_iter().map(|(_, output)| output).collect();
     }
     let mut indexed: Vec<(usize, Result<TemplateOutput, RenderError>)> =
         std::thread::scope(|scope| {
             let workers: Vec<_> = (0..threads)
-                .map(|worker| {
-                    scope.spawn(move || {
-                        let mut context = context.clone();
-                        templates
-                            .iter()
-                            .enumerate()
-                            .skip(worker)
-                            .step_by(threads)
-                            .map(|(index, t)| {
-                                (index, render_one(engine, &mut context, chart_name, t, cap))
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                })
+                .map(|worker| scope.spawn(move || work(worker)))
                 .collect();
             workers
                 .into_iter()
@@ -194,86 +211,90 @@ fn render_each(
 fn render_one(
     engine: &engine::Engine,
     context: &mut tera::Context,
-    chart_name: &str,
-    template: &crate::chart::Template,
+    job: &Job,
     cap: &output_cap::OutputCap,
 ) -> Result<TemplateOutput, RenderError> {
     if cap.passed() {
         return Ok(TemplateOutput::Skipped);
     }
-    context.insert(
-        "template",
-        &serde_json::json!({
-            "name": format!("{chart_name}/{}", template.path),
-            "base_path": format!("{chart_name}/templates"),
-        }),
-    );
+    context.insert("template", &job.context);
     let Some(output) = engine
-        .render_within(&template.path, context, cap)
+        .render_within(&job.engine_name, context, cap)
         .map_err(RenderError::Template)?
     else {
         return Err(RenderError::OutputTooLarge {
-            template: template.path.clone(),
+            template: job.source.clone(),
             limit: cap.limit(),
         });
     };
-    if template.is_notes() {
+    if job.is_notes {
         let text = output.trim();
         return Ok(TemplateOutput::Notes(
             (!text.is_empty()).then(|| text.to_string()),
         ));
     }
-    manifest::parse_template_output(&template.path, &output).map(TemplateOutput::Manifests)
+    manifest::parse_template_output(&job.source, &output).map(TemplateOutput::Manifests)
 }
 
-/// Renders every template of `chart` with `values` (already merged and validated).
-pub fn render(
-    chart: &Chart,
-    values: &Map<String, Value>,
-    release: &ReleaseInfo,
-    capabilities: &Capabilities,
-) -> Result<Rendered, RenderError> {
-    render_with(
-        chart,
-        values,
-        release,
-        capabilities,
-        RenderOptions::default(),
-    )
-}
-
-/// [`render`] with options.
-pub fn render_with(
-    chart: &Chart,
-    values: &Map<String, Value>,
+/// Renders every template of a chart and of its dependencies that are on, with the
+/// values [`crate::chart::tree::resolve`] gave each (already validated).
+///
+/// Each chart has its own engine, so two charts may have templates of the same name and
+/// components of the same name. A chart's engine also holds the templates and
+/// components of the library charts it depends on (see [`engine`]). Library charts
+/// render nothing; the top chart's NOTES.txt is the only one rendered.
+pub fn render_tree(
+    root: &ChartNode<'_>,
     release: &ReleaseInfo,
     capabilities: &Capabilities,
     options: RenderOptions,
 ) -> Result<Rendered, RenderError> {
-    if chart.metadata.chart_type == ChartType::Library {
-        return Err(RenderError::LibraryChart(chart.metadata.name.clone()));
+    if root.chart.is_library() {
+        return Err(RenderError::LibraryChart(root.chart.name().to_string()));
     }
-    capabilities.check_chart(chart)?;
-    let engine = engine::Engine::new(
-        chart
-            .templates()
-            .map(|t| (t.path.as_str(), t.source.as_str())),
-    )
-    .map_err(RenderError::Template)?;
-
-    let mut context = tera::Context::new();
-    context.insert("values", values);
-    context.insert("release", release);
-    context.insert("chart", &chart.metadata.template_context());
-    context.insert("capabilities", &capabilities.template_context());
-
-    let chart_name = &chart.metadata.name;
-    let emitted: Vec<&crate::chart::Template> =
-        chart.templates().filter(|t| !t.is_partial()).collect();
+    capabilities.check_chart(root.chart)?;
+    let top = root.chart.name();
+    let nodes: Vec<&ChartNode<'_>> = root
+        .walk()
+        .into_iter()
+        .filter(|n| !n.chart.is_library())
+        .collect();
+    let mut engines = Vec::with_capacity(nodes.len());
+    let mut contexts = Vec::with_capacity(nodes.len());
+    let mut jobs = Vec::new();
+    for (index, node) in nodes.iter().enumerate() {
+        engines.push(engine::Engine::for_chart(node)?);
+        let mut context = tera::Context::new();
+        context.insert("values", &node.values);
+        context.insert("release", release);
+        let mut chart_context = node.chart.metadata.template_context();
+        chart_context["name"] = Value::String(node.name.clone());
+        context.insert("chart", &chart_context);
+        context.insert("capabilities", &capabilities.template_context());
+        contexts.push(context);
+        let base_path = format!("{top}/{}templates", node.dir);
+        for template in node.chart.templates().filter(|t| !t.is_partial()) {
+            let is_notes = template.is_notes();
+            if is_notes && index > 0 {
+                continue;
+            }
+            let source = format!("{}{}", node.dir, template.path);
+            jobs.push(Job {
+                chart: index,
+                engine_name: engine::display_name(&node.chain, &template.path),
+                context: serde_json::json!({
+                    "name": format!("{top}/{source}"),
+                    "base_path": base_path,
+                }),
+                source,
+                is_notes,
+            });
+        }
+    }
     let mut manifests = Vec::new();
     let mut notes = None;
     let cap = output_cap::OutputCap::new(options.max_output);
-    for output in render_each(&engine, &context, chart_name, &emitted, &cap) {
+    for output in render_each(&engines, &contexts, &jobs, &cap) {
         match output? {
             TemplateOutput::Notes(text) => notes = text,
             TemplateOutput::Manifests(list) => manifests.extend(list),

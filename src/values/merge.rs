@@ -42,7 +42,8 @@ pub fn coalesce(defaults: &Values, user: &Values) -> Values {
     merged
 }
 
-fn remove_nulls(map: &mut Values) {
+/// Removes every key whose value is `null`, at any depth (maps inside lists included).
+pub fn remove_nulls(map: &mut Values) {
     map.retain(|_, value| !value.is_null());
     map.values_mut().for_each(remove_nested_nulls);
 }

@@ -27,7 +27,7 @@ use std::path::PathBuf;
 pub use error::ValuesError;
 pub use input::{FileProblem, STDIN_ARG, STDIN_NAME};
 pub use load::{load_values_file, parse_values};
-pub use merge::{coalesce, merge_values};
+pub use merge::{coalesce, merge_values, remove_nulls};
 pub use path::{KeyPath, PathSegment, get_path};
 pub use schema::{SchemaViolation, ValuesSchema};
 pub use yaml_message::{PlainYamlMessages, plain_yaml_message};
