@@ -111,6 +111,17 @@ pub enum Command {
     Completion(CompletionArgs),
     /// Show the version, git commit, Rust version and supported Kubernetes versions
     Version(VersionArgs),
+    /// Manage a chart's dependencies: fill charts/ from Chart.yaml and Chart.lock
+    #[command(subcommand, visible_alias = "dep")]
+    Dependency(DependencyCommand),
+    /// Add, list, update and remove chart repositories, and index one
+    #[command(subcommand)]
+    Repo(RepoCommand),
+    /// Search the added repositories for charts
+    #[command(subcommand)]
+    Search(SearchCommand),
+    /// Download a chart from a repository: REPO/CHART
+    Pull(RepoPullArgs),
 }
 
 /// Values flags. Files apply left to right, then the `--set*` flags in command-line order.
@@ -141,7 +152,7 @@ pub struct ValuesArgs {
 pub struct TemplateArgs {
     /// Release name
     pub name: Option<String>,
-    /// Chart directory or .tgz
+    /// Chart directory or .tgz, or REPO/CHART from an added repository
     pub chart: Option<PathBuf>,
     #[command(flatten)]
     pub values: ValuesArgs,
@@ -167,6 +178,8 @@ pub struct TemplateArgs {
     pub is_upgrade: bool,
     #[command(flatten)]
     pub output_limit: OutputLimitArgs,
+    #[command(flatten)]
+    pub source: ChartSourceArgs,
 }
 
 #[derive(Debug, Args)]
@@ -186,6 +199,144 @@ pub struct PackageArgs {
     /// Print only the archive's digest, as JSON: {"sha256": "…"}
     #[arg(short = 'o', long, value_enum)]
     pub output: Option<PackageOutput>,
+    /// Run `rchart dependency update` on the chart directory first
+    #[arg(long)]
+    pub dependency_update: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DependencyCommand {
+    /// Resolve the version ranges of Chart.yaml, download into charts/ and write Chart.lock
+    Update(DependencyArgs),
+    /// Restore charts/ exactly as Chart.lock says (as update when there is no lock)
+    Build(DependencyArgs),
+    /// Show each dependency and what charts/ holds for it
+    List(DependencyListArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = DEFAULTS_HELP)]
+pub struct DependencyArgs {
+    /// The chart directory
+    pub chart: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = DEFAULTS_HELP)]
+pub struct DependencyListArgs {
+    /// The chart directory
+    pub chart: Option<PathBuf>,
+}
+
+/// Where a chart named REPO/CHART comes from, and `--dependency-update`.
+#[derive(Debug, Args, Default)]
+pub struct ChartSourceArgs {
+    /// For a chart named REPO/CHART: an exact version (1.2.3) or a range (">=1.2 <2",
+    /// "^1.2", "1.2.x"); default: the highest release
+    #[arg(long, value_name = "VERSION")]
+    pub version: Option<String>,
+    /// Run `rchart dependency update` on the chart directory first
+    #[arg(long)]
+    pub dependency_update: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RepoCommand {
+    /// Add a chart repository (its index.yaml is fetched to check it)
+    Add(RepoAddArgs),
+    /// List the added repositories
+    List,
+    /// Fetch the latest index of every added repository, or of those named
+    Update(RepoUpdateArgs),
+    /// Remove repositories
+    Remove(RepoRemoveArgs),
+    /// Write index.yaml for the chart archives in a directory
+    Index(RepoIndexArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RepoAddArgs {
+    /// The name charts are found under (NAME/CHART)
+    pub name: String,
+    /// The repository URL: where its index.yaml is served
+    pub url: String,
+    /// User name for HTTP Basic authentication
+    #[arg(long)]
+    pub username: Option<String>,
+    /// Read the password from stdin
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// PEM certificates to trust for this repository, besides the system's
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Accept any server certificate (never for production)
+    #[arg(long)]
+    pub insecure_skip_tls_verify: bool,
+    /// Send the credentials to chart URLs on other hosts too
+    #[arg(long)]
+    pub pass_credentials: bool,
+    /// Replace a repository of the same name
+    #[arg(long)]
+    pub force_update: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RepoUpdateArgs {
+    /// Repositories to update (default: all)
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RepoRemoveArgs {
+    /// Repositories to remove
+    #[arg(required = true)]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RepoIndexArgs {
+    /// The directory holding the chart archives (and its subdirectories, one level down)
+    pub dir: PathBuf,
+    /// The URL the directory is served at; archives are listed relative to the index otherwise
+    #[arg(long)]
+    pub url: Option<String>,
+    /// An index whose entries are kept (an archive listed there unchanged keeps its created time)
+    #[arg(long, value_name = "INDEX")]
+    pub merge: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SearchCommand {
+    /// Search the indexes of the added repositories (as of the last add or update)
+    Repo(SearchRepoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SearchRepoArgs {
+    /// Text to find in chart names, descriptions and keywords (empty: every chart)
+    #[arg(default_value = "")]
+    pub keyword: String,
+    /// Show every version, not just the newest
+    #[arg(long)]
+    pub versions: bool,
+    /// Only versions in this range, e.g. ">=1.2 <2"
+    #[arg(long, value_name = "RANGE")]
+    pub version: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RepoPullArgs {
+    /// REPO/CHART, with REPO added by `rchart repo add`
+    pub chart: String,
+    /// An exact version (1.2.3) or a range (">=1.2 <2", "^1.2", "1.2.x"); default: the highest release
+    #[arg(long, value_name = "VERSION")]
+    pub version: Option<String>,
+    /// Directory to write NAME-VERSION.tgz to
+    #[arg(short = 'd', long, value_name = "DIR", default_value = ".")]
+    pub destination: PathBuf,
+    /// Unpack the chart into DIR/NAME instead
+    #[arg(long)]
+    pub untar: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -222,6 +373,8 @@ pub struct CreateArgs {
 pub struct DeployArgs {
     #[command(flatten)]
     pub values: ValuesArgs,
+    #[command(flatten)]
+    pub source: ChartSourceArgs,
     /// Create the release namespace if it does not exist
     #[arg(long)]
     pub create_namespace: bool,
@@ -289,7 +442,7 @@ pub struct HistoryMaxArgs {
 pub struct InstallArgs {
     /// Release name
     pub name: Option<String>,
-    /// Chart directory or .tgz
+    /// Chart directory or .tgz, or REPO/CHART from an added repository
     pub chart: Option<PathBuf>,
     #[command(flatten)]
     pub deploy: DeployArgs,
@@ -300,7 +453,7 @@ pub struct InstallArgs {
 pub struct UpgradeArgs {
     /// Release name
     pub name: Option<String>,
-    /// Chart directory or .tgz
+    /// Chart directory or .tgz, or REPO/CHART from an added repository
     pub chart: Option<PathBuf>,
     /// Install the release if it does not exist
     #[arg(short = 'i', long)]

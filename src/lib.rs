@@ -12,6 +12,7 @@ pub mod names;
 pub mod project;
 pub mod release;
 pub mod render;
+pub mod repo;
 pub mod values;
 pub mod version;
 pub mod yaml;

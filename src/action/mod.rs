@@ -1,6 +1,7 @@
 //! Actions: what each command does, independent of how arguments arrive.
 
 pub mod atomic;
+pub mod dependency;
 pub mod deploy;
 pub mod diff;
 pub mod install;
@@ -9,6 +10,7 @@ pub mod package;
 pub mod preflight;
 pub mod query;
 pub mod render_release;
+pub mod repo;
 pub mod report;
 pub mod rollback;
 pub mod scaffold;

@@ -28,12 +28,18 @@ pub struct Packaged {
 
 /// Reads `SOURCE_DATE_EPOCH` the way reproducible-builds tools do.
 pub fn mtime_from_env() -> anyhow::Result<u64> {
+    Ok(source_date_epoch()?.unwrap_or(DEFAULT_MTIME))
+}
+
+/// `SOURCE_DATE_EPOCH`, when it is set.
+pub fn source_date_epoch() -> anyhow::Result<Option<u64>> {
     match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(text) if !text.trim().is_empty() => text
             .trim()
             .parse()
+            .map(Some)
             .with_context(|| format!("SOURCE_DATE_EPOCH=\"{text}\" is not a number of seconds")),
-        _ => Ok(DEFAULT_MTIME),
+        _ => Ok(None),
     }
 }
 
@@ -50,6 +56,8 @@ pub fn package(options: &PackageOptions<'_>) -> anyhow::Result<Packaged> {
     }
     // Loading checks Chart.yaml, values and templates' encoding before anything is written.
     let chart = Chart::from_files(files, &options.chart_dir.display().to_string())?;
+    // As Helm does: a package missing a dependency could not be installed
+    chart.dependency_charts()?;
     let name = &chart.metadata.name;
     let file_name = format!("{name}-{}.tgz", chart.metadata.version);
     std::fs::create_dir_all(options.destination)

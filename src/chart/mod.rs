@@ -8,6 +8,7 @@ pub mod escape;
 pub mod files;
 pub mod ignore;
 pub mod kube_version;
+pub mod lock;
 pub mod metadata;
 pub mod package;
 pub mod subcharts;

@@ -279,7 +279,7 @@ fn gzip(tar: &[u8]) -> Result<Vec<u8>, PackageError> {
 }
 
 /// Writes `bytes` to a temporary file next to `out_path`, then renames it into place
-fn write_atomically(out_path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub fn write_atomically(out_path: &Path, bytes: &[u8]) -> io::Result<()> {
     let file_name = out_path.file_name().ok_or_else(|| {
         io::Error::new(io::ErrorKind::InvalidInput, "the path does not name a file")
     })?;

@@ -19,13 +19,16 @@ macro_rules! out {
 
 mod completion;
 mod create;
+mod dependency;
 mod diff;
 mod install;
 mod lint;
 mod output;
 mod package;
 pub mod progress;
+mod pull_repo;
 mod query;
+mod repo;
 mod report;
 mod rollback;
 mod show;
@@ -82,6 +85,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::List(args) => query::list(&cli.global, args),
         Command::Get(command) => query::get(&cli.global, command),
         Command::Diff(command) => diff::run(&cli.global, command),
+        Command::Dependency(command) => dependency::run(command),
+        Command::Repo(command) => repo::run(command),
+        Command::Search(command) => repo::search(command),
+        Command::Pull(args) => pull_repo::run(args),
     }
 }
 

@@ -6,6 +6,9 @@ use super::Outcome;
 
 pub fn run(args: PackageArgs) -> anyhow::Result<Outcome> {
     let chart = Workspace::current()?.chart(args.chart.as_deref())?;
+    if args.dependency_update {
+        super::pull_repo::dependency_update(&chart)?;
+    }
     let packaged = package(&PackageOptions {
         chart_dir: &chart,
         destination: &args.destination,

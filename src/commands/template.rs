@@ -15,7 +15,8 @@ use super::{Outcome, environment, print_warnings, values_sources};
 pub fn run(global: &GlobalArgs, args: TemplateArgs) -> anyhow::Result<Outcome> {
     let workspace = Workspace::current()?;
     let (name, given_chart) = name_or_chart(args.name, args.chart);
-    let chart_path = workspace.chart(given_chart.as_deref())?;
+    let chart_path =
+        super::pull_repo::locate(workspace.chart(given_chart.as_deref())?, &args.source)?;
     let selection = environment(global, &workspace, &args.values.files)?;
     let sources = values_sources(&workspace, selection, &args.values.sources);
     let namespace = super::offline_namespace(global, &workspace, selection);
@@ -66,6 +67,11 @@ fn select(
         .map(|path| path.strip_prefix(&prefix).unwrap_or(path))
         .collect();
     for path in &wanted {
+        // A subchart's template is named by its path from the top chart
+        let rendered = || manifests.iter().any(|m| m.source == *path);
+        if path.starts_with(crate::chart::CHARTS_DIR) && rendered() {
+            continue;
+        }
         if !chart.templates().any(|t| t.path == *path) {
             bail!(
                 "--show-only {path}: chart \"{}\" has no such template",

@@ -9,13 +9,14 @@ use super::{Outcome, block_on, chart_release, open_session};
 
 pub fn run(global: &GlobalArgs, args: UpgradeArgs) -> anyhow::Result<Outcome> {
     let workspace = Workspace::current()?;
-    let target = chart_release(
+    let mut target = chart_release(
         global,
         &workspace,
         args.name,
         args.chart,
         &args.deploy.values,
     )?;
+    target.chart = super::pull_repo::locate(target.chart, &args.deploy.source)?;
     block_on(async {
         let session = open_session(global, &workspace, target.selection).await?;
         let options = UpgradeOptions {
