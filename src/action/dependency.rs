@@ -235,9 +235,7 @@ impl<'a> Sources<'a> {
             RepositoryRef::Oci(reference) => bail!(
                 "{what}: {reference}: OCI dependencies are fetched with `rchart pull` into charts/ for now"
             ),
-            RepositoryRef::None => self
-                .in_charts_dir(dependency, &spec)
-                .with_context(|| what),
+            RepositoryRef::None => self.in_charts_dir(dependency, &spec).with_context(|| what),
         }
     }
 
