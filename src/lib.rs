@@ -8,6 +8,7 @@ pub mod chart;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
+pub mod oci;
 pub mod release;
 pub mod render;
 pub mod values;
