@@ -20,6 +20,7 @@ macro_rules! out {
 mod create;
 mod diff;
 mod lint;
+mod oci;
 mod output;
 mod package;
 mod query;
@@ -66,6 +67,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::List(args) => query::list(&cli.global, args),
         Command::Get(command) => query::get(&cli.global, command),
         Command::Diff(command) => diff::run(&cli.global, command),
+        Command::Push(args) => oci::push(args),
+        Command::Pull(args) => oci::pull(args),
+        Command::Registry(command) => oci::registry(command),
     }
 }
 
