@@ -7,6 +7,7 @@ mod large;
 mod lint;
 mod locks;
 mod multiroute_chart;
+mod oci;
 mod package;
 mod releases;
 mod safety;
