@@ -92,12 +92,14 @@ impl Cache {
         file_name: &str,
         archive: &[u8],
     ) -> Result<PathBuf, OciError> {
-        let dir = self.entry_dir(digest);
-        if dir.exists() {
-            // A damaged entry: start again.
-            std::fs::remove_dir_all(&dir).map_err(OciError::io("cannot clear", &dir))?;
+        // Another rchart may have stored it meanwhile; its files may be in use.
+        if let Some(cached) = self.get(digest) {
+            return Ok(cached.archive_path);
         }
+        let dir = self.entry_dir(digest);
         std::fs::create_dir_all(&dir).map_err(OciError::io("cannot create", &dir))?;
+        // A damaged entry's files are replaced by the renames below: the same manifest
+        // always names the same package, so the file names are the same.
         let archive_path = dir.join(file_name);
         write_atomically(&archive_path, archive)?;
         write_atomically(&dir.join(MANIFEST_FILE), manifest)?;

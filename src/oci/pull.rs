@@ -11,7 +11,7 @@ use crate::chart::{CHART_FILE, ChartError, Metadata};
 use super::cache::{Cache, write_atomically};
 use super::client::{Access, Client};
 use super::error::OciError;
-use super::manifest::{ChartManifest, expected_types};
+use super::manifest::{ANNOTATION_TITLE, ANNOTATION_VERSION, ChartManifest, expected_types};
 use super::reference::{Digest, Reference, tag_for_version, version_of_tag};
 use super::versions::VersionSpec;
 use super::{RegistryOptions, Reporter, credentials_for};
@@ -207,15 +207,34 @@ fn resolved_from_cache(
     digest: &Digest,
     hit: super::cache::CachedChart,
 ) -> Result<ResolvedChart, OciError> {
-    let metadata = package_metadata(&hit.archive_path.display().to_string(), &hit.package)?;
+    let (name, version) = match stored_name(&hit) {
+        Some(stored) => stored,
+        None => {
+            let shown = hit.archive_path.display().to_string();
+            let metadata = package_metadata(&shown, &hit.package)?;
+            (metadata.name, metadata.version)
+        }
+    };
     Ok(ResolvedChart {
         archive_path: hit.archive_path,
         manifest_digest: digest.clone(),
         reference: reference.with_digest(digest),
-        name: metadata.name,
-        version: metadata.version,
+        name,
+        version,
         from_cache: true,
     })
+}
+
+/// The chart's name and version without reading the package again: the cache named its
+/// file `NAME-VERSION.tgz` from the package's own `Chart.yaml` when it stored it, so when
+/// the manifest's title and version annotations give that same name, they are the
+/// package's.
+fn stored_name(hit: &super::cache::CachedChart) -> Option<(String, semver::Version)> {
+    let annotations = &hit.manifest.manifest.annotations;
+    let name = annotations.get(ANNOTATION_TITLE)?;
+    let version = semver::Version::parse(annotations.get(ANNOTATION_VERSION)?).ok()?;
+    let file_name = hit.archive_path.file_name()?.to_str()?;
+    (file_name == format!("{name}-{version}.tgz")).then(|| (name.clone(), version))
 }
 
 /// Reads `package` as a chart archive (every archive rule and limit applies) and returns
