@@ -93,8 +93,12 @@ fn read_password() -> anyhow::Result<String> {
 }
 
 /// Connection flags as options. Plain HTTP to a host that is not a loopback address is
-/// asked for on the terminal; without one, the client refuses it.
-fn registry_options(args: &RegistryArgs, target: &str) -> anyhow::Result<RegistryOptions> {
+/// asked for on the terminal; without one, the client refuses it. `target` is the
+/// reference or host the command names.
+pub(super) fn registry_options(
+    args: &RegistryArgs,
+    target: &str,
+) -> anyhow::Result<RegistryOptions> {
     let mut options = RegistryOptions {
         plain_http: args.plain_http,
         ca_file: args.ca_file.clone(),

@@ -50,6 +50,42 @@ pub struct RegistryOptions {
     pub cache_dir: Option<PathBuf>,
 }
 
+/// The chart a command names: a local directory or `.tgz`, or an `oci://` reference.
+pub struct LocatedChart {
+    /// What `Chart::load` reads: the local path as given, or the cached package.
+    pub path: PathBuf,
+    /// For an `oci://` chart, what the release record keeps.
+    pub origin: Option<ChartOrigin>,
+}
+
+/// Finds the chart `chart` names for install, upgrade, template, diff upgrade and show:
+/// a local path is returned as it is (and `version` must be `None`); an `oci://`
+/// reference is resolved with [`resolve_chart`].
+pub async fn locate_chart(
+    chart: &str,
+    version: Option<&str>,
+    options: &RegistryOptions,
+    report: Reporter<'_>,
+) -> Result<LocatedChart, OciError> {
+    if !Reference::is_oci(chart) {
+        if let Some(version) = version {
+            return Err(OciError::Usage(format!(
+                "--version {version}: {chart} is a local chart; --version picks among the \
+                 versions of an oci:// chart"
+            )));
+        }
+        return Ok(LocatedChart {
+            path: PathBuf::from(chart),
+            origin: None,
+        });
+    }
+    let resolved = resolve_chart(chart, version, options, report).await?;
+    Ok(LocatedChart {
+        origin: Some(resolved.origin()),
+        path: resolved.archive_path,
+    })
+}
+
 fn docker_config_path(options: &RegistryOptions) -> Result<PathBuf, OciError> {
     match &options.docker_config {
         Some(path) => Ok(path.clone()),

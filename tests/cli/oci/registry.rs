@@ -53,7 +53,10 @@ pub fn tool_available(program: &str, package: &str) -> bool {
     if std::env::var_os("CI").is_some() {
         panic!("{program} is not installed; .ci/run installs it (apt-get install {package})");
     }
-    eprintln!(
+    // Straight to stderr: the test harness hides what a passing test prints with eprintln.
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr().lock(),
         "SKIPPED: {program} is not installed (apt-get install {package}); this test did not run"
     );
     false
