@@ -3,6 +3,7 @@
 //! rchart wrote, as an independent client.
 
 mod registry;
+mod serve;
 mod token;
 
 use std::path::Path;
@@ -342,6 +343,50 @@ fn a_missing_repository_and_a_missing_tag_are_told_apart() {
     ]);
     assert!(
         error.contains(&format!("has no manifest {missing} (404)")),
+        "{error}"
+    );
+}
+
+#[test]
+fn tag_lists_are_followed_across_link_pages() {
+    // distribution 2.8 ignores paging; registries that page say where the next page is
+    // with a Link header. This stub pages two tags at a time and knows no manifest.
+    async fn tags(
+        axum::extract::Query(query): axum::extract::Query<
+            std::collections::HashMap<String, String>,
+        >,
+    ) -> axum::response::Response {
+        use axum::response::IntoResponse as _;
+        let all = ["0.1.0", "0.2.0", "1.0.0", "1.5.0", "3.0.0-rc.1"];
+        let start = query
+            .get("last")
+            .and_then(|last| all.iter().position(|t| t == last))
+            .map_or(0, |i| i + 1);
+        let page = &all[start..all.len().min(start + 2)];
+        let body = serde_json::json!({ "name": "paged/web", "tags": page }).to_string();
+        match page.last() {
+            Some(last) if start + 2 < all.len() => (
+                [(
+                    "link",
+                    format!("</v2/paged/web/tags/list?n=2&last={last}>; rel=\"next\""),
+                )],
+                body,
+            )
+                .into_response(),
+            _ => body.into_response(),
+        }
+    }
+    let stub = serve::Served::start(
+        axum::Router::new().route("/v2/paged/web/tags/list", axum::routing::get(tags)),
+    );
+    let user = OciUser::new();
+    let chart = format!("oci://127.0.0.1:{}/paged/web", stub.port);
+    let error = user.fail(&["pull", &chart, "--version", ">=1", "--plain-http"]);
+    // 1.5.0 is on the second page; the 404 lists the tags of all three.
+    assert!(
+        error.contains(
+            "repository \"paged/web\" has no tag \"1.5.0\" (404); its tags: 3.0.0-rc.1, 1.5.0, 1.0.0, 0.2.0, 0.1.0"
+        ),
         "{error}"
     );
 }

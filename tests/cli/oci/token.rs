@@ -19,6 +19,7 @@ use ring::rand::SystemRandom;
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 
 use super::registry::{Auth, openssl, tool_available};
+use super::serve::Served;
 
 pub const SERVICE: &str = "rchart-test-registry";
 pub const ISSUER: &str = "rchart-test-token-service";
@@ -26,8 +27,7 @@ pub const ISSUER: &str = "rchart-test-token-service";
 pub struct TokenServer {
     pub port: u16,
     requests: Arc<AtomicUsize>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _served: Served,
     certificate: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -92,33 +92,15 @@ impl TokenServer {
             certificate_der: std::fs::read(dir.path().join("cert.der")).unwrap(),
             requests: requests.clone(),
         });
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                let app = axum::Router::new()
-                    .route("/token", axum::routing::get(token))
-                    .with_state(service);
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stop.await;
-                    })
-                    .await
-                    .unwrap();
-            });
-        });
+        let served = Served::start(
+            axum::Router::new()
+                .route("/token", axum::routing::get(token))
+                .with_state(service),
+        );
         Some(TokenServer {
-            port,
+            port: served.port,
             requests,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
+            _served: served,
             certificate: dir.path().join("cert.pem"),
             _dir: dir,
         })
@@ -137,17 +119,6 @@ impl TokenServer {
     /// Token requests answered so far.
     pub fn requests(&self) -> usize {
         self.requests.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for TokenServer {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 
