@@ -10,7 +10,6 @@
 //! package still has the size and digest the manifest gives; otherwise it is pulled
 //! again and replaced.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::error::OciError;
@@ -107,9 +106,9 @@ impl Cache {
     }
 }
 
-/// Writes `bytes` to a temporary file beside `path` and renames it into place, readable
-/// by all as a package written by `rchart package` is.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OciError> {
+/// Writes what `source` holds to a temporary file beside `path` and renames it into
+/// place, readable by all as a package written by `rchart package` is.
+pub fn write_atomically(path: &Path, mut source: impl std::io::Read) -> Result<(), OciError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut builder = tempfile::Builder::new();
     builder.prefix(".rchart-");
@@ -118,8 +117,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OciError> {
     let mut temp = builder
         .tempfile_in(dir)
         .map_err(OciError::io("cannot write a temporary file in", dir))?;
-    temp.write_all(bytes)
-        .map_err(OciError::io("cannot write", path))?;
+    std::io::copy(&mut source, temp.as_file_mut()).map_err(OciError::io("cannot write", path))?;
     temp.persist(path)
         .map_err(|e| OciError::io("cannot write", path)(e.error))?;
     Ok(())

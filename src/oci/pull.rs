@@ -162,11 +162,12 @@ pub async fn pull_chart(
     report: Reporter<'_>,
 ) -> Result<Pulled, OciError> {
     let chart = resolve_chart(reference, version, options, report).await?;
-    let bytes = std::fs::read(&chart.archive_path)
+    // A copy the kernel makes, file to file.
+    let cached = std::fs::File::open(&chart.archive_path)
         .map_err(OciError::io("cannot read", &chart.archive_path))?;
     std::fs::create_dir_all(destination).map_err(OciError::io("cannot create", destination))?;
     let path = destination.join(format!("{}-{}.tgz", chart.name, chart.version));
-    write_atomically(&path, &bytes)?;
+    write_atomically(&path, cached)?;
     Ok(Pulled { path, chart })
 }
 
