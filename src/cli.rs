@@ -111,6 +111,13 @@ pub enum Command {
     Completion(CompletionArgs),
     /// Show the version, git commit, Rust version and supported Kubernetes versions
     Version(VersionArgs),
+    /// Push a chart package to an OCI registry, tagged with its version
+    Push(PushArgs),
+    /// Download a chart from an OCI registry
+    Pull(PullArgs),
+    /// Log in to or out of an OCI registry
+    #[command(subcommand)]
+    Registry(RegistryCommand),
 }
 
 /// Values flags. Files apply left to right, then the `--set*` flags in command-line order.
@@ -522,6 +529,72 @@ pub struct VersionArgs {
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum VersionOutput {
     Json,
+}
+
+/// How to reach an OCI registry.
+#[derive(Debug, Args, Default)]
+pub struct RegistryArgs {
+    /// Speak HTTP instead of HTTPS (asked for first unless the registry is a loopback address)
+    #[arg(long)]
+    pub plain_http: bool,
+    /// Trust the CA certificates in this PEM file too
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Accept any certificate the registry presents
+    #[arg(long)]
+    pub insecure_skip_tls_verify: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The chart package (.tgz), e.g. from `rchart package`
+    pub chart: PathBuf,
+    /// Where to push: oci://HOST[:PORT]/PATH; the chart goes to PATH/NAME:VERSION
+    pub destination: String,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// oci://HOST[:PORT]/PATH/NAME, optionally with :TAG or @sha256:DIGEST
+    pub chart: String,
+    /// An exact version (1.2.3) or a range (">=1.2 <2", "^1.2", "1.2.x"); default: the highest release
+    #[arg(long, value_name = "VERSION")]
+    pub version: Option<String>,
+    /// Directory to write NAME-VERSION.tgz to
+    #[arg(short = 'd', long, value_name = "DIR", default_value = ".")]
+    pub destination: PathBuf,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Check credentials with a registry and store them in Docker's config.json
+    Login(RegistryLoginArgs),
+    /// Remove a registry's credentials from Docker's config.json
+    Logout(RegistryLogoutArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RegistryLoginArgs {
+    /// HOST[:PORT] of the registry
+    pub registry: String,
+    /// User name
+    #[arg(short = 'u', long)]
+    pub username: String,
+    /// Read the password from stdin (the only way to give it)
+    #[arg(long, required = true)]
+    pub password_stdin: bool,
+    #[command(flatten)]
+    pub connection: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RegistryLogoutArgs {
+    /// HOST[:PORT] of the registry
+    pub registry: String,
 }
 
 /// Output formats of read commands.

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod cluster;
 pub mod commands;
 pub mod names;
+pub mod oci;
 pub mod project;
 pub mod release;
 pub mod render;

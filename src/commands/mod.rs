@@ -22,6 +22,7 @@ mod create;
 mod diff;
 mod install;
 mod lint;
+mod oci;
 mod output;
 mod package;
 pub mod progress;
@@ -82,6 +83,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::List(args) => query::list(&cli.global, args),
         Command::Get(command) => query::get(&cli.global, command),
         Command::Diff(command) => diff::run(&cli.global, command),
+        Command::Push(args) => oci::push(args),
+        Command::Pull(args) => oci::pull(args),
+        Command::Registry(command) => oci::registry(command),
     }
 }
 
