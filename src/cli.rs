@@ -151,6 +151,8 @@ pub struct TemplateArgs {
     /// Chart directory or .tgz
     pub chart: Option<PathBuf>,
     #[command(flatten)]
+    pub source: ChartSourceArgs,
+    #[command(flatten)]
     pub values: ValuesArgs,
     /// Only print manifests from these templates, e.g. templates/service.yaml (repeatable)
     #[arg(short = 's', long = "show-only", value_name = "PATH")]
@@ -299,6 +301,8 @@ pub struct InstallArgs {
     /// Chart directory or .tgz
     pub chart: Option<PathBuf>,
     #[command(flatten)]
+    pub source: ChartSourceArgs,
+    #[command(flatten)]
     pub deploy: DeployArgs,
 }
 
@@ -309,6 +313,8 @@ pub struct UpgradeArgs {
     pub name: Option<String>,
     /// Chart directory or .tgz
     pub chart: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: ChartSourceArgs,
     /// Install the release if it does not exist
     #[arg(short = 'i', long)]
     pub install: bool,
@@ -434,7 +440,7 @@ pub struct GetValuesArgs {
 #[derive(Debug, Subcommand)]
 pub enum DiffCommand {
     /// Compare the live objects with what `rchart upgrade` would apply
-    Upgrade(DiffUpgradeArgs),
+    Upgrade(Box<DiffUpgradeArgs>),
     /// Compare the live objects with what `rchart rollback` would apply
     Rollback(DiffRollbackArgs),
 }
@@ -446,6 +452,8 @@ pub struct DiffUpgradeArgs {
     pub name: Option<String>,
     /// Chart directory or .tgz
     pub chart: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: ChartSourceArgs,
     /// Start from the previous revision's values, then apply the ones given now
     #[arg(long, conflicts_with = "reset_values")]
     pub reuse_values: bool,
@@ -510,6 +518,8 @@ pub enum ShowCommand {
 pub struct ShowArgs {
     /// Chart directory or .tgz
     pub chart: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: ChartSourceArgs,
 }
 
 #[derive(Debug, Args)]
@@ -529,6 +539,17 @@ pub struct VersionArgs {
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum VersionOutput {
     Json,
+}
+
+/// Which version of an `oci://` chart, and how to reach its registry.
+#[derive(Debug, Args, Default)]
+pub struct ChartSourceArgs {
+    /// For an oci:// chart: an exact version (1.2.3) or a range (">=1.2 <2", "^1.2");
+    /// default: the highest release
+    #[arg(long, value_name = "VERSION")]
+    pub version: Option<String>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 /// How to reach an OCI registry.

@@ -18,6 +18,7 @@ pub fn run(global: &GlobalArgs, args: InstallArgs) -> anyhow::Result<Outcome> {
         args.name,
         args.chart,
         &args.deploy.values,
+        &args.source,
     )?;
     block_on(async {
         let session = open_session(global, &workspace, target.selection).await?;
@@ -26,6 +27,7 @@ pub fn run(global: &GlobalArgs, args: InstallArgs) -> anyhow::Result<Outcome> {
             chart: &target.chart,
             sources: &target.sources,
             render: render_options(&args.deploy),
+            origin: target.origin.as_ref(),
             description: args.deploy.description.as_deref(),
             create_namespace: args.deploy.create_namespace,
             atomic: atomic_options(&args.deploy),

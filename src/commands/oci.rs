@@ -4,7 +4,7 @@ use std::io::{BufRead as _, IsTerminal as _, Read as _, Write as _};
 
 use anyhow::{Context, bail};
 
-use crate::cli::{PullArgs, PushArgs, RegistryArgs, RegistryCommand};
+use crate::cli::{ChartSourceArgs, PullArgs, PushArgs, RegistryArgs, RegistryCommand};
 use crate::oci::reference::{host_only, is_loopback, parse_registry};
 use crate::oci::{self, RegistryOptions};
 
@@ -34,6 +34,23 @@ pub fn pull(args: PullArgs) -> anyhow::Result<Outcome> {
     outln!("Pulled {}", pulled.path.display());
     outln!("from: {}", pulled.chart.reference);
     Ok(Outcome::Success)
+}
+
+/// The chart a command renders: a local path as given, or an `oci://` reference resolved
+/// to its cached package (downloaded when not cached), with where it came from. Runs
+/// before the command's own runtime, as resolving needs one.
+pub(super) fn locate(
+    chart: &std::path::Path,
+    source: &ChartSourceArgs,
+) -> anyhow::Result<oci::LocatedChart> {
+    let text = chart.to_string_lossy();
+    let options = registry_options(&source.registry, &text)?;
+    Ok(block_on(oci::locate_chart(
+        &text,
+        source.version.as_deref(),
+        &options,
+        &report,
+    ))?)
 }
 
 pub fn registry(command: RegistryCommand) -> anyhow::Result<Outcome> {

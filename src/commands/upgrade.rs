@@ -15,6 +15,7 @@ pub fn run(global: &GlobalArgs, args: UpgradeArgs) -> anyhow::Result<Outcome> {
         args.name,
         args.chart,
         &args.deploy.values,
+        &args.source,
     )?;
     block_on(async {
         let session = open_session(global, &workspace, target.selection).await?;
@@ -23,6 +24,7 @@ pub fn run(global: &GlobalArgs, args: UpgradeArgs) -> anyhow::Result<Outcome> {
             chart: &target.chart,
             sources: &target.sources,
             render: render_options(&args.deploy),
+            origin: target.origin.as_ref(),
             values_mode: ValuesMode::from_reuse_flag(args.reuse_values),
             install: args.install,
             description: args.deploy.description.as_deref(),

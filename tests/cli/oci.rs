@@ -778,11 +778,10 @@ fn bad_references_and_flags_are_named() {
     assert!(error.contains("without a tag or digest"), "{error}");
 }
 
-/// For the install path, once wired: `install`, `upgrade`, `template` and `diff upgrade` take
-/// `oci://` references with `--version` and the connection flags, the record keeps the
-/// manifest digest, `status` shows it, and `rollback` asks the registry nothing.
+/// `install`, `upgrade`, `template` and `diff upgrade` take `oci://` references with
+/// `--version` and the connection flags, the record keeps the manifest digest, `status`
+/// shows it, and `rollback` asks the registry nothing.
 #[test]
-#[ignore = "install/upgrade/template/status take oci:// once the call sites are wired"]
 fn install_from_oci_by_tag_and_by_digest_and_rollback_without_the_registry() {
     let Some((registry, _, work)) = setup(Auth::Anonymous) else {
         return;
@@ -833,6 +832,25 @@ fn install_from_oci_by_tag_and_by_digest_and_rollback_without_the_registry() {
     ]);
     let status = user.run(&["status", "web", "-n", "default"]);
     assert!(status.contains(digest_of(&second)), "{status}");
+    let diff = user.run(&[
+        "diff",
+        "upgrade",
+        "web",
+        &by_digest,
+        "--plain-http",
+        "-n",
+        "default",
+    ]);
+    assert!(diff.contains("no changes"), "{diff}");
+    let shown = user.run(&[
+        "show",
+        "chart",
+        &chart,
+        "--version",
+        "1.1.0",
+        "--plain-http",
+    ]);
+    assert!(shown.contains("version: \"1.1.0\""), "{shown}");
 
     let mark = registry.mark();
     user.run(&["rollback", "web", "1", "-n", "default"]);
