@@ -120,8 +120,13 @@ pub enum Command {
     /// Search the added repositories for charts
     #[command(subcommand)]
     Search(SearchCommand),
-    /// Download a chart from a repository: REPO/CHART
-    Pull(RepoPullArgs),
+    /// Push a chart package to an OCI registry, tagged with its version
+    Push(PushArgs),
+    /// Download a chart: oci://… from a registry, or REPO/CHART from an added repository
+    Pull(PullArgs),
+    /// Log in to or out of an OCI registry
+    #[command(subcommand)]
+    Registry(RegistryCommand),
 }
 
 /// Values flags. Files apply left to right, then the `--set*` flags in command-line order.
@@ -152,8 +157,10 @@ pub struct ValuesArgs {
 pub struct TemplateArgs {
     /// Release name
     pub name: Option<String>,
-    /// Chart directory or .tgz, or REPO/CHART from an added repository
+    /// Chart directory or .tgz, oci://…, or REPO/CHART from an added repository
     pub chart: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: ChartSourceArgs,
     #[command(flatten)]
     pub values: ValuesArgs,
     /// Only print manifests from these templates, e.g. templates/service.yaml (repeatable)
@@ -178,8 +185,6 @@ pub struct TemplateArgs {
     pub is_upgrade: bool,
     #[command(flatten)]
     pub output_limit: OutputLimitArgs,
-    #[command(flatten)]
-    pub source: ChartSourceArgs,
 }
 
 #[derive(Debug, Args)]
@@ -226,18 +231,6 @@ pub struct DependencyArgs {
 pub struct DependencyListArgs {
     /// The chart directory
     pub chart: Option<PathBuf>,
-}
-
-/// Where a chart named REPO/CHART comes from, and `--dependency-update`.
-#[derive(Debug, Args, Default)]
-pub struct ChartSourceArgs {
-    /// For a chart named REPO/CHART: an exact version (1.2.3) or a range (">=1.2 <2",
-    /// "^1.2", "1.2.x"); default: the highest release
-    #[arg(long, value_name = "VERSION")]
-    pub version: Option<String>,
-    /// Run `rchart dependency update` on the chart directory first
-    #[arg(long)]
-    pub dependency_update: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -324,21 +317,6 @@ pub struct SearchRepoArgs {
     pub version: Option<String>,
 }
 
-#[derive(Debug, Args)]
-pub struct RepoPullArgs {
-    /// REPO/CHART, with REPO added by `rchart repo add`
-    pub chart: String,
-    /// An exact version (1.2.3) or a range (">=1.2 <2", "^1.2", "1.2.x"); default: the highest release
-    #[arg(long, value_name = "VERSION")]
-    pub version: Option<String>,
-    /// Directory to write NAME-VERSION.tgz to
-    #[arg(short = 'd', long, value_name = "DIR", default_value = ".")]
-    pub destination: PathBuf,
-    /// Unpack the chart into DIR/NAME instead
-    #[arg(long)]
-    pub untar: bool,
-}
-
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum PackageOutput {
     Json,
@@ -373,8 +351,6 @@ pub struct CreateArgs {
 pub struct DeployArgs {
     #[command(flatten)]
     pub values: ValuesArgs,
-    #[command(flatten)]
-    pub source: ChartSourceArgs,
     /// Create the release namespace if it does not exist
     #[arg(long)]
     pub create_namespace: bool,
@@ -442,8 +418,10 @@ pub struct HistoryMaxArgs {
 pub struct InstallArgs {
     /// Release name
     pub name: Option<String>,
-    /// Chart directory or .tgz, or REPO/CHART from an added repository
+    /// Chart directory or .tgz, oci://…, or REPO/CHART from an added repository
     pub chart: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: ChartSourceArgs,
     #[command(flatten)]
     pub deploy: DeployArgs,
 }
@@ -453,8 +431,10 @@ pub struct InstallArgs {
 pub struct UpgradeArgs {
     /// Release name
     pub name: Option<String>,
-    /// Chart directory or .tgz, or REPO/CHART from an added repository
+    /// Chart directory or .tgz, oci://…, or REPO/CHART from an added repository
     pub chart: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: ChartSourceArgs,
     /// Install the release if it does not exist
     #[arg(short = 'i', long)]
     pub install: bool,
@@ -580,7 +560,7 @@ pub struct GetValuesArgs {
 #[derive(Debug, Subcommand)]
 pub enum DiffCommand {
     /// Compare the live objects with what `rchart upgrade` would apply
-    Upgrade(DiffUpgradeArgs),
+    Upgrade(Box<DiffUpgradeArgs>),
     /// Compare the live objects with what `rchart rollback` would apply
     Rollback(DiffRollbackArgs),
 }
@@ -590,8 +570,10 @@ pub enum DiffCommand {
 pub struct DiffUpgradeArgs {
     /// Release name
     pub name: Option<String>,
-    /// Chart directory or .tgz
+    /// Chart directory or .tgz, oci://…, or REPO/CHART from an added repository
     pub chart: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: ChartSourceArgs,
     /// Start from the previous revision's values, then apply the ones given now
     #[arg(long, conflicts_with = "reset_values")]
     pub reuse_values: bool,
@@ -654,8 +636,10 @@ pub enum ShowCommand {
 #[derive(Debug, Args)]
 #[command(after_help = DEFAULTS_HELP)]
 pub struct ShowArgs {
-    /// Chart directory or .tgz
+    /// Chart directory or .tgz, oci://…, or REPO/CHART from an added repository
     pub chart: Option<PathBuf>,
+    #[command(flatten)]
+    pub source: ChartSourceArgs,
 }
 
 #[derive(Debug, Args)]
@@ -675,6 +659,91 @@ pub struct VersionArgs {
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum VersionOutput {
     Json,
+}
+
+/// Which version of an `oci://` or `REPO/CHART` chart, how to reach its registry, and
+/// `--dependency-update` for a chart directory.
+#[derive(Debug, Args, Default)]
+pub struct ChartSourceArgs {
+    /// For an oci:// or REPO/CHART chart: an exact version (1.2.3) or a range (">=1.2 <2",
+    /// "^1.2"); default: the highest release
+    #[arg(long, value_name = "VERSION")]
+    pub version: Option<String>,
+    /// For a chart directory: run `rchart dependency update` on it first
+    #[arg(long)]
+    pub dependency_update: bool,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// How to reach an OCI registry.
+#[derive(Debug, Args, Default)]
+pub struct RegistryArgs {
+    /// Speak HTTP instead of HTTPS (asked for first unless the registry is a loopback address)
+    #[arg(long)]
+    pub plain_http: bool,
+    /// Trust the CA certificates in this PEM file too
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Accept any certificate the registry presents
+    #[arg(long)]
+    pub insecure_skip_tls_verify: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The chart package (.tgz), e.g. from `rchart package`
+    pub chart: PathBuf,
+    /// Where to push: oci://HOST[:PORT]/PATH; the chart goes to PATH/NAME:VERSION
+    pub destination: String,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// oci://HOST[:PORT]/PATH/NAME, optionally with :TAG or @sha256:DIGEST; or
+    /// REPO/CHART, with REPO added by `rchart repo add`
+    pub chart: String,
+    /// An exact version (1.2.3) or a range (">=1.2 <2", "^1.2", "1.2.x"); default: the highest release
+    #[arg(long, value_name = "VERSION")]
+    pub version: Option<String>,
+    /// Directory to write NAME-VERSION.tgz to
+    #[arg(short = 'd', long, value_name = "DIR", default_value = ".")]
+    pub destination: PathBuf,
+    /// For REPO/CHART: unpack the chart into DIR/NAME instead
+    #[arg(long)]
+    pub untar: bool,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Check credentials with a registry and store them in Docker's config.json
+    Login(RegistryLoginArgs),
+    /// Remove a registry's credentials from Docker's config.json
+    Logout(RegistryLogoutArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RegistryLoginArgs {
+    /// HOST[:PORT] of the registry
+    pub registry: String,
+    /// User name
+    #[arg(short = 'u', long)]
+    pub username: String,
+    /// Read the password from stdin (the only way to give it)
+    #[arg(long, required = true)]
+    pub password_stdin: bool,
+    #[command(flatten)]
+    pub connection: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RegistryLogoutArgs {
+    /// HOST[:PORT] of the registry
+    pub registry: String,
 }
 
 /// Output formats of read commands.

@@ -1,6 +1,8 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // One TLS crypto provider for kube and the registry client alike.
+    rchart::oci::install_crypto_provider();
     let cli = rchart::cli::parse();
     match rchart::commands::run(cli) {
         Ok(outcome) => outcome.into(),

@@ -15,6 +15,7 @@ use crate::cluster::{
     ApplyOptions, Catalog, Cluster, ClusterError, Owner, Planned, WaitTarget, apply_all,
     delete_owned, dry_run_all, fetch_metadata, foreign_objects, plan, wait_until_ready,
 };
+use crate::oci::ChartOrigin;
 use crate::release::{History, LiveInventory, ReleaseRecord, Status, Timestamp};
 use crate::render::{Manifest, Rendered, ResourceId, to_multi_document};
 use crate::values::ResolvedValues;
@@ -53,6 +54,8 @@ pub struct NewRevision<'a> {
     pub description: String,
     /// Carried over from the revision being replaced; now for a first install.
     pub first_deployed: Timestamp,
+    /// Where an `oci://` chart came from.
+    pub chart_origin: Option<ChartOrigin>,
 }
 
 impl ChartRevision {
@@ -75,6 +78,7 @@ impl ChartRevision {
             deleted: None,
             chart: self.chart.metadata.clone(),
             chart_digest: format!("sha256:{digest}"),
+            chart_origin: revision.chart_origin,
             user_values: self.values.user.clone(),
             merged_values: self.values.merged.clone(),
             manifest: self.manifest(),

@@ -16,6 +16,7 @@ use super::deploy::{ChartRevision, DeployOptions, NewRevision, deploy_chart_revi
 use super::render_release::{RenderedRelease, render_release_with};
 use super::session::Session;
 use crate::chart::Chart;
+use crate::oci::ChartOrigin;
 use crate::release::{Need, Status, Timestamp};
 use crate::render::{ReleaseInfo, RenderOptions};
 use crate::values::ValueSource;
@@ -26,6 +27,8 @@ pub struct InstallOptions<'a> {
     pub sources: &'a [ValueSource],
     /// How far rendering may go (`--max-output`).
     pub render: RenderOptions,
+    /// Where an `oci://` chart came from, for the record.
+    pub origin: Option<&'a ChartOrigin>,
     pub description: Option<&'a str>,
     /// Create the release's namespace first if it does not exist.
     pub create_namespace: bool,
@@ -94,6 +97,7 @@ pub(super) async fn install_unlocked(
             .unwrap_or("Install in progress")
             .to_string(),
         first_deployed: Timestamp::now(),
+        chart_origin: options.origin.cloned(),
     };
     deploy_chart_revision(
         session,

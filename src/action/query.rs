@@ -47,6 +47,9 @@ pub struct StatusView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted: Option<String>,
     pub chart_digest: String,
+    /// For a chart from an OCI registry: its reference and manifest digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chart_origin: Option<crate::oci::ChartOrigin>,
     pub resources: Vec<ResourceId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
@@ -131,6 +134,7 @@ pub fn status_view(record: &ReleaseRecord) -> StatusView {
         first_deployed: record.first_deployed.to_string(),
         deleted: record.deleted.as_ref().map(ToString::to_string),
         chart_digest: record.chart_digest.clone(),
+        chart_origin: record.chart_origin.clone(),
         resources: record.resources.clone(),
         notes: record.notes.clone(),
     }

@@ -19,6 +19,7 @@ use super::render_release::{RenderedRelease, render_resolved_with};
 use super::session::Session;
 use crate::chart::Chart;
 use crate::cluster::Catalog;
+use crate::oci::ChartOrigin;
 use crate::release::{History, Need, Status, Timestamp};
 use crate::render::{ReleaseInfo, RenderOptions};
 use crate::values::{self, ResolvedValues, ValueSource};
@@ -52,6 +53,8 @@ pub struct UpgradeOptions<'a> {
     pub sources: &'a [ValueSource],
     /// How far rendering may go (`--max-output`).
     pub render: RenderOptions,
+    /// Where an `oci://` chart came from, for the record.
+    pub origin: Option<&'a ChartOrigin>,
     pub values_mode: ValuesMode,
     /// Install the release when it does not exist (or was uninstalled).
     pub install: bool,
@@ -105,6 +108,7 @@ async fn upgrade_unlocked(
                 chart: options.chart,
                 sources: options.sources,
                 render: options.render,
+                origin: options.origin,
                 description: options.description,
                 create_namespace: options.create_namespace,
                 atomic: options.atomic,
@@ -133,6 +137,7 @@ async fn upgrade_unlocked(
             .unwrap_or("Upgrade in progress")
             .to_string(),
         first_deployed: prepared.first_deployed,
+        chart_origin: options.origin.cloned(),
     };
     deploy_chart_revision(
         session,

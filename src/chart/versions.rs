@@ -1,4 +1,5 @@
-//! Chart version constraints as Helm writes them, read with the `semver` crate.
+//! Chart version constraints as Helm writes them, read with the `semver` crate: for
+//! dependencies, repositories and OCI registries alike.
 //!
 //! Helm's syntax (Masterminds semver) differs from Cargo's, which the `semver` crate
 //! implements, so a constraint is rewritten before `semver` parses it, and matched here:

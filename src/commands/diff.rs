@@ -17,14 +17,21 @@ use super::{Outcome, block_on, chart_release, open_release_session, open_session
 
 pub fn run(global: &GlobalArgs, command: DiffCommand) -> anyhow::Result<Outcome> {
     match command {
-        DiffCommand::Upgrade(args) => upgrade(global, args),
+        DiffCommand::Upgrade(args) => upgrade(global, *args),
         DiffCommand::Rollback(args) => rollback(global, args),
     }
 }
 
 fn upgrade(global: &GlobalArgs, args: DiffUpgradeArgs) -> anyhow::Result<Outcome> {
     let workspace = Workspace::current()?;
-    let target = chart_release(global, &workspace, args.name, args.chart, &args.values)?;
+    let target = chart_release(
+        global,
+        &workspace,
+        args.name,
+        args.chart,
+        &args.values,
+        &args.source,
+    )?;
     let report = block_on(async {
         let session = open_session(global, &workspace, target.selection).await?;
         let options = DiffUpgradeOptions {

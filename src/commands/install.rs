@@ -12,14 +12,14 @@ use super::{Outcome, block_on, chart_release, open_session};
 
 pub fn run(global: &GlobalArgs, args: InstallArgs) -> anyhow::Result<Outcome> {
     let workspace = Workspace::current()?;
-    let mut target = chart_release(
+    let target = chart_release(
         global,
         &workspace,
         args.name,
         args.chart,
         &args.deploy.values,
+        &args.source,
     )?;
-    target.chart = super::pull_repo::locate(target.chart, &args.deploy.source)?;
     block_on(async {
         let session = open_session(global, &workspace, target.selection).await?;
         let options = InstallOptions {
@@ -27,6 +27,7 @@ pub fn run(global: &GlobalArgs, args: InstallArgs) -> anyhow::Result<Outcome> {
             chart: &target.chart,
             sources: &target.sources,
             render: render_options(&args.deploy),
+            origin: target.origin.as_ref(),
             description: args.deploy.description.as_deref(),
             create_namespace: args.deploy.create_namespace,
             atomic: atomic_options(&args.deploy),

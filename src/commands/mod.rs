@@ -23,6 +23,7 @@ mod dependency;
 mod diff;
 mod install;
 mod lint;
+mod oci;
 mod output;
 mod package;
 pub mod progress;
@@ -88,7 +89,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Dependency(command) => dependency::run(command),
         Command::Repo(command) => repo::run(command),
         Command::Search(command) => repo::search(command),
-        Command::Pull(args) => pull_repo::run(args),
+        Command::Push(args) => oci::push(args),
+        Command::Pull(args) => pull_repo::pull(args),
+        Command::Registry(command) => oci::registry(command),
     }
 }
 
@@ -187,6 +190,8 @@ struct ChartRelease<'w> {
     selection: Option<Selection<'w>>,
     /// The environment's values files first, then the command's own values flags.
     sources: Vec<crate::values::ValueSource>,
+    /// For an `oci://` chart, the reference and manifest digest the record keeps.
+    origin: Option<crate::oci::ChartOrigin>,
 }
 
 /// `[NAME] [CHART]` and the values flags of install, upgrade and diff upgrade, with the
@@ -197,15 +202,18 @@ fn chart_release<'w>(
     name: Option<String>,
     chart: Option<std::path::PathBuf>,
     values: &crate::cli::ValuesArgs,
+    source: &crate::cli::ChartSourceArgs,
 ) -> anyhow::Result<ChartRelease<'w>> {
     let (name, chart) = crate::project::name_or_chart(name, chart);
     let name = workspace.release_name(name.as_deref(), chart.as_deref())?;
     let chart = workspace.chart(chart.as_deref())?;
+    let located = pull_repo::locate(&chart, source)?;
     let selection = environment(global, workspace, &values.files)?;
     let sources = values_sources(workspace, selection, &values.sources);
     Ok(ChartRelease {
         name,
-        chart,
+        chart: located.path,
+        origin: located.origin,
         selection,
         sources,
     })

@@ -1,21 +1,29 @@
-//! `rchart pull REPO/CHART`, and charts named `REPO/CHART` for the commands that render.
+//! `rchart pull REPO/CHART` (an `oci://` chart goes to `commands/oci.rs`), and charts
+//! named `REPO/CHART` for the commands that render.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::bail;
 
 use crate::action::repo::{self, parse_repo_chart};
-use crate::cli::{ChartSourceArgs, RepoPullArgs};
+use crate::cli::{ChartSourceArgs, PullArgs};
+use crate::oci::{LocatedChart, Reference};
 use crate::repo::RepoPaths;
 
 use super::report::StderrReporter;
 use super::{Outcome, block_on};
 
-pub fn run(args: RepoPullArgs) -> anyhow::Result<Outcome> {
+pub fn pull(args: PullArgs) -> anyhow::Result<Outcome> {
+    if Reference::is_oci(&args.chart) {
+        if args.untar {
+            bail!("--untar: only for REPO/CHART; unpack an oci:// chart's package with tar");
+        }
+        return super::oci::pull(args);
+    }
     let paths = RepoPaths::from_env()?;
     let Some(reference) = parse_repo_chart(&args.chart, &paths) else {
         bail!(
-            "{}: expected REPO/CHART with REPO an added repository (rchart repo list shows them)",
+            "{}: expected oci://HOST/PATH/NAME, or REPO/CHART with REPO an added repository (rchart repo list shows them)",
             args.chart
         );
     };
@@ -27,39 +35,38 @@ pub fn run(args: RepoPullArgs) -> anyhow::Result<Outcome> {
         args.untar,
         &StderrReporter,
     ))?;
-    outln!("{}", path.display());
+    outln!("Pulled {}", path.display());
     Ok(Outcome::Success)
 }
 
-/// The local chart a command works on: `chart` itself, after `--dependency-update` when
-/// asked, or for `REPO/CHART` the package downloaded into the cache.
-pub(super) fn locate(chart: PathBuf, source: &ChartSourceArgs) -> anyhow::Result<PathBuf> {
-    let paths = RepoPaths::from_env()?;
-    if let Some(text) = chart.to_str()
-        && let Some(reference) = parse_repo_chart(text, &paths)
-    {
-        if source.dependency_update {
-            bail!(
-                "--dependency-update: {text} is a repository chart; its dependencies come packaged in it"
-            );
-        }
-        return block_on(repo::cached_chart(
-            &paths,
-            &reference,
-            source.version.as_deref(),
-            &StderrReporter,
-        ));
-    }
-    if let Some(version) = &source.version {
+/// The local chart a command works on: for `REPO/CHART`, the package downloaded into
+/// the cache; for `oci://…`, what `commands/oci.rs` finds; else the path itself, after
+/// `--dependency-update` when asked.
+pub(super) fn locate(chart: &Path, source: &ChartSourceArgs) -> anyhow::Result<LocatedChart> {
+    let text = chart.to_string_lossy();
+    let is_oci = Reference::is_oci(&text);
+    if source.dependency_update && (is_oci || !chart.is_dir()) {
         bail!(
-            "--version {version}: {} is a local chart; --version picks among the versions of a repository's chart (REPO/CHART)",
+            "--dependency-update: {} is not a chart directory; a packaged chart carries its dependencies",
             chart.display()
         );
     }
-    if source.dependency_update {
-        dependency_update(&chart)?;
+    if !is_oci {
+        let paths = RepoPaths::from_env()?;
+        if let Some(reference) = parse_repo_chart(&text, &paths) {
+            let path = block_on(repo::cached_chart(
+                &paths,
+                &reference,
+                source.version.as_deref(),
+                &StderrReporter,
+            ))?;
+            return Ok(LocatedChart { path, origin: None });
+        }
     }
-    Ok(chart)
+    if source.dependency_update {
+        dependency_update(chart)?;
+    }
+    super::oci::locate(chart, source)
 }
 
 /// `--dependency-update`: `rchart dependency update` on a chart directory.

@@ -100,6 +100,13 @@ pub fn status(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<Outcome> 
                 outln!("DELETED: {deleted}");
             }
             outln!("CHART: {} ({})", view.summary.chart, view.chart_digest);
+            if let Some(origin) = &view.chart_origin {
+                outln!(
+                    "CHART SOURCE: {}@{}",
+                    origin.reference,
+                    origin.manifest_digest
+                );
+            }
             outln!("APP VERSION: {}", view.summary.app_version);
             outln!("DESCRIPTION: {}", view.summary.description);
             outln!("RESOURCES:");

@@ -16,6 +16,7 @@ pub fn run(command: ShowCommand) -> anyhow::Result<Outcome> {
         ShowCommand::All(args) => (ShowPart::All, args),
     };
     let chart = Workspace::current()?.chart(args.chart.as_deref())?;
+    let chart = super::pull_repo::locate(&chart, &args.source)?.path;
     let bytes = show(&chart, part)?;
     std::io::stdout().lock().write_all(&bytes)?;
     Ok(Outcome::Success)

@@ -15,8 +15,8 @@ use super::{Outcome, environment, print_warnings, values_sources};
 pub fn run(global: &GlobalArgs, args: TemplateArgs) -> anyhow::Result<Outcome> {
     let workspace = Workspace::current()?;
     let (name, given_chart) = name_or_chart(args.name, args.chart);
-    let chart_path =
-        super::pull_repo::locate(workspace.chart(given_chart.as_deref())?, &args.source)?;
+    let chart_path = workspace.chart(given_chart.as_deref())?;
+    let chart_path = super::pull_repo::locate(&chart_path, &args.source)?.path;
     let selection = environment(global, &workspace, &args.values.files)?;
     let sources = values_sources(&workspace, selection, &args.values.sources);
     let namespace = super::offline_namespace(global, &workspace, selection);

@@ -9,14 +9,14 @@ use super::{Outcome, block_on, chart_release, open_session};
 
 pub fn run(global: &GlobalArgs, args: UpgradeArgs) -> anyhow::Result<Outcome> {
     let workspace = Workspace::current()?;
-    let mut target = chart_release(
+    let target = chart_release(
         global,
         &workspace,
         args.name,
         args.chart,
         &args.deploy.values,
+        &args.source,
     )?;
-    target.chart = super::pull_repo::locate(target.chart, &args.deploy.source)?;
     block_on(async {
         let session = open_session(global, &workspace, target.selection).await?;
         let options = UpgradeOptions {
@@ -24,6 +24,7 @@ pub fn run(global: &GlobalArgs, args: UpgradeArgs) -> anyhow::Result<Outcome> {
             chart: &target.chart,
             sources: &target.sources,
             render: render_options(&args.deploy),
+            origin: target.origin.as_ref(),
             values_mode: ValuesMode::from_reuse_flag(args.reuse_values),
             install: args.install,
             description: args.deploy.description.as_deref(),

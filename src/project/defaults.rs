@@ -60,6 +60,8 @@ pub enum DefaultsError {
     Chart(#[from] ChartError),
     #[error("\"{0}\" is not a revision number")]
     Revision(String),
+    #[error(transparent)]
+    Reference(#[from] crate::oci::reference::ReferenceError),
 }
 
 impl Workspace {
@@ -138,6 +140,12 @@ impl Workspace {
                 "no chart to take the name of".to_string(),
             ],
         })?;
+        // An oci:// chart is named after its repository, as `rchart push` names it, so
+        // finding the name costs no request.
+        let text = chart.to_string_lossy();
+        if crate::oci::Reference::is_oci(&text) {
+            return Ok(crate::oci::Reference::parse(&text)?.name().to_string());
+        }
         Ok(Chart::load(&self.cwd.join(chart))?.metadata.name)
     }
 

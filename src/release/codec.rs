@@ -117,6 +117,7 @@ pub(crate) mod tests {
             deleted: None,
             chart,
             chart_digest: "sha256:00".to_string(),
+            chart_origin: None,
             user_values: values.clone(),
             merged_values: values,
             manifest: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n".to_string(),

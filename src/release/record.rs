@@ -35,6 +35,10 @@ pub struct ReleaseRecord {
     /// sha256 of the chart's reproducible package, so two revisions can be compared
     /// without storing the chart.
     pub chart_digest: String,
+    /// For a chart installed from an OCI registry: its reference and the manifest digest
+    /// it resolved to. A rollback keeps it and never asks the registry again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chart_origin: Option<crate::oci::ChartOrigin>,
     /// The values the user supplied (with their nulls), for `--reuse-values`.
     pub user_values: Values,
     /// The values the templates saw.

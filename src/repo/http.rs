@@ -1,6 +1,4 @@
-//! HTTP for chart repositories: reqwest on rustls with the `ring` provider, the TLS stack
-//! kube already brings, so the binary carries one TLS implementation and one set of
-//! roots for the cluster, repositories and registries.
+//! HTTP for chart repositories, on the client [`crate::http`] sets up for registries too.
 //!
 //! - Reads are bounded: a body over its limit stops being read at the limit, whatever
 //!   `Content-Length` says.
@@ -10,7 +8,6 @@
 //! - Every error names the URL.
 
 use std::path::Path;
-use std::time::Duration;
 
 use reqwest::StatusCode;
 
@@ -34,32 +31,9 @@ struct Credentials {
 impl Http {
     /// A client with the TLS settings and credentials of `repository`.
     pub fn for_repository(repository: &Repository) -> Result<Self, RepoError> {
-        install_crypto_provider();
-        let mut builder = reqwest::Client::builder()
-            .user_agent(concat!("rchart/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(30))
-            .read_timeout(Duration::from_secs(120));
-        if !repository.ca_file.is_empty() {
-            let path = Path::new(&repository.ca_file);
-            let pem = std::fs::read(path).map_err(|source| RepoError::Io {
-                action: "cannot read the CA file",
-                path: path.to_path_buf(),
-                source,
-            })?;
-            let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                RepoError::Usage(format!(
-                    "CA file {}: not PEM certificates: {e}",
-                    path.display()
-                ))
-            })?;
-            builder = builder.tls_certs_merge(certificates);
-        }
-        if repository.insecure_skip_tls_verify {
-            builder = builder.tls_danger_accept_invalid_certs(true);
-        }
-        let client = builder
-            .build()
-            .map_err(|e| RepoError::Usage(format!("cannot set up HTTPS: {}", causes(&e))))?;
+        let ca_file = (!repository.ca_file.is_empty()).then(|| Path::new(&repository.ca_file));
+        let client = crate::http::client(ca_file, repository.insecure_skip_tls_verify)
+            .map_err(|e| RepoError::Usage(e.to_string()))?;
         let credentials = if repository.username.is_empty() && repository.password.is_empty() {
             None
         } else {
@@ -163,11 +137,4 @@ fn causes(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
-}
-
-/// rustls needs one process-wide crypto provider; rchart uses `ring`, as kube does.
-/// Installing it twice is harmless.
-#[allow(deprecated)]
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
 }

@@ -11,6 +11,7 @@ mod large;
 mod lint;
 mod locks;
 mod multiroute_chart;
+mod oci;
 mod package;
 mod project;
 mod releases;

@@ -180,7 +180,7 @@ fn add_search_pull_and_template_from_a_repository() {
     work.run(&["repo", "remove", "local"]);
     let error = work.fail(&["pull", "local/web"]);
     assert!(
-        error.contains("expected REPO/CHART with REPO an added repository"),
+        error.contains("or REPO/CHART with REPO an added repository"),
         "{error}"
     );
 }
