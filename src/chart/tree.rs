@@ -194,7 +194,11 @@ impl Resolver<'_> {
             values.insert(GLOBAL.to_string(), Value::Object(global));
         }
         for child in &children {
-            values.insert(child.name.clone(), Value::Object(child.values.clone()));
+            // A subchart without values (a library, typically) adds no empty key that
+            // a strict schema of the parent would refuse
+            if !child.values.is_empty() || values.contains_key(&child.name) {
+                values.insert(child.name.clone(), Value::Object(child.values.clone()));
+            }
         }
         Ok(ChartNode {
             chart,
