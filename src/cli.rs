@@ -224,6 +224,9 @@ pub enum DependencyCommand {
 pub struct DependencyArgs {
     /// The chart directory
     pub chart: Option<PathBuf>,
+    /// How to reach the registries of oci:// dependencies
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 #[derive(Debug, Args)]

@@ -23,6 +23,7 @@ use crate::chart::escape::escape_name;
 use crate::chart::lock::{self, Lock, LockedDependency};
 use crate::chart::versions::VersionSpec;
 use crate::chart::{CHARTS_DIR, Chart, ChartFiles, Dependency, LOCK_FILE, Metadata, package};
+use crate::oci::{self, RegistryOptions};
 use crate::repo::{self, Http, IndexFile, RepoPaths, Repository, RepositoryFile};
 
 /// What `update` and `build` need besides the chart.
@@ -32,6 +33,8 @@ pub struct DependencyOptions<'a> {
     /// `SOURCE_DATE_EPOCH`: the lock's `generated` time, and the mtime of packaged
     /// `file://` charts (0 when unset).
     pub source_date_epoch: Option<u64>,
+    /// How to reach the registries of `oci://` dependencies.
+    pub registry: &'a RegistryOptions,
 }
 
 /// What `update` or `build` wrote.
@@ -58,6 +61,17 @@ pub async fn update(
 ) -> anyhow::Result<Fetched> {
     let chart = load_own(options.chart_dir)?;
     let requested = &chart.metadata.dependencies;
+    if requested.is_empty() {
+        report.info(&format!(
+            "chart {} has no dependencies: nothing to do",
+            options.chart_dir.display()
+        ));
+        return Ok(Fetched {
+            written: Vec::new(),
+            removed: Vec::new(),
+            lock_written: false,
+        });
+    }
     let mut sources = Sources::new(options)?;
     let mut resolved = Vec::with_capacity(requested.len());
     for dependency in requested {
@@ -232,9 +246,10 @@ impl<'a> Sources<'a> {
                     .await
                     .with_context(|| what.clone())
             }
-            RepositoryRef::Oci(reference) => bail!(
-                "{what}: {reference}: OCI dependencies are fetched with `rchart pull` into charts/ for now"
-            ),
+            RepositoryRef::Oci(base) => self
+                .in_registry(dependency, exact, base, report)
+                .await
+                .with_context(|| what.clone()),
             RepositoryRef::None => self.in_charts_dir(dependency, &spec).with_context(|| what),
         }
     }
@@ -301,6 +316,40 @@ impl<'a> Sources<'a> {
         Ok(Resolved {
             name: chart.name().to_string(),
             version: chart.metadata.version.to_string(),
+            bytes,
+        })
+    }
+
+    /// `REGISTRY/PATH/NAME` at the highest tag in range (or the exact one), through the
+    /// OCI client and its cache: digests checked, read with the archive rules.
+    async fn in_registry(
+        &self,
+        dependency: &Dependency,
+        exact: Option<&VersionSpec>,
+        base: &str,
+        report: &dyn Reporter,
+    ) -> anyhow::Result<Resolved> {
+        let reference = format!("{}/{}", base.trim_end_matches('/'), dependency.name);
+        let version = match exact {
+            Some(exact) => Some(exact.to_string()),
+            None => (!dependency.version.is_empty()).then(|| dependency.version.clone()),
+        };
+        let line = |text: &str| report.info(text);
+        let resolved =
+            oci::resolve_chart(&reference, version.as_deref(), self.options.registry, &line)
+                .await?;
+        if resolved.name != dependency.name {
+            bail!(
+                "{reference} holds chart \"{}\", not \"{}\"",
+                escape_name(&resolved.name),
+                escape_name(&dependency.name)
+            );
+        }
+        let bytes = std::fs::read(&resolved.archive_path)
+            .with_context(|| format!("reading {}", resolved.archive_path.display()))?;
+        Ok(Resolved {
+            name: resolved.name,
+            version: resolved.version.to_string(),
             bytes,
         })
     }

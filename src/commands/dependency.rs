@@ -2,7 +2,7 @@
 
 use crate::action::dependency::{self, DependencyOptions, Fetched};
 use crate::action::package::source_date_epoch;
-use crate::cli::DependencyCommand;
+use crate::cli::{DependencyCommand, RegistryArgs};
 use crate::project::Workspace;
 use crate::repo::RepoPaths;
 
@@ -15,16 +15,18 @@ pub fn run(command: DependencyCommand) -> anyhow::Result<Outcome> {
     match command {
         DependencyCommand::Update(args) => {
             let chart = workspace.chart(args.chart.as_deref())?;
-            let fetched = update(&chart)?;
+            let fetched = update(&chart, &args.registry)?;
             print_fetched(&fetched)
         }
         DependencyCommand::Build(args) => {
             let chart = workspace.chart(args.chart.as_deref())?;
             let paths = RepoPaths::from_env()?;
+            let registry = super::oci::registry_options(&args.registry, "")?;
             let options = DependencyOptions {
                 chart_dir: &chart,
                 paths: &paths,
                 source_date_epoch: source_date_epoch()?,
+                registry: &registry,
             };
             let fetched = block_on(dependency::build(&options, &StderrReporter))?;
             print_fetched(&fetched)
@@ -58,12 +60,14 @@ pub fn run(command: DependencyCommand) -> anyhow::Result<Outcome> {
 }
 
 /// `rchart dependency update` on `chart`, for `--dependency-update` too.
-pub(super) fn update(chart: &std::path::Path) -> anyhow::Result<Fetched> {
+pub(super) fn update(chart: &std::path::Path, registry: &RegistryArgs) -> anyhow::Result<Fetched> {
     let paths = RepoPaths::from_env()?;
+    let registry = super::oci::registry_options(registry, "")?;
     let options = DependencyOptions {
         chart_dir: chart,
         paths: &paths,
         source_date_epoch: source_date_epoch()?,
+        registry: &registry,
     };
     block_on(dependency::update(&options, &StderrReporter))
 }

@@ -64,12 +64,12 @@ pub(super) fn locate(chart: &Path, source: &ChartSourceArgs) -> anyhow::Result<L
         }
     }
     if source.dependency_update {
-        dependency_update(chart)?;
+        super::dependency::update(chart, &source.registry)?;
     }
     super::oci::locate(chart, source)
 }
 
-/// `--dependency-update`: `rchart dependency update` on a chart directory.
+/// `package --dependency-update`: `rchart dependency update` on a chart directory.
 pub(super) fn dependency_update(chart: &Path) -> anyhow::Result<()> {
     if !chart.is_dir() {
         bail!(
@@ -77,6 +77,6 @@ pub(super) fn dependency_update(chart: &Path) -> anyhow::Result<()> {
             chart.display()
         );
     }
-    super::dependency::update(chart)?;
+    super::dependency::update(chart, &crate::cli::RegistryArgs::default())?;
     Ok(())
 }

@@ -12,6 +12,7 @@ mod lint;
 mod locks;
 mod multiroute_chart;
 mod oci;
+mod oci_dependencies;
 mod package;
 mod project;
 mod releases;

@@ -2,7 +2,7 @@
 //! the cache, logins, bearer tokens, TLS, and what is refused. skopeo reads back what
 //! rchart wrote, as an independent client.
 
-mod registry;
+pub(crate) mod registry;
 mod serve;
 mod token;
 
