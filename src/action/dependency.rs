@@ -51,7 +51,8 @@ pub struct Fetched {
 struct Resolved {
     name: String,
     version: String,
-    bytes: Vec<u8>,
+    /// The archive; `None` for an unpacked chart in `charts/`, which stays as it is.
+    bytes: Option<Vec<u8>>,
 }
 
 /// `rchart dependency update`.
@@ -266,12 +267,24 @@ impl<'a> Sources<'a> {
                 return Ok(Resolved {
                     name: entry.metadata.name,
                     version: entry.metadata.version.to_string(),
-                    bytes: entry.bytes,
+                    bytes: Some(entry.bytes),
                 });
             }
         }
+        let unpacked = charts.join(&dependency.name);
+        if let Ok(text) = std::fs::read_to_string(unpacked.join(crate::chart::CHART_FILE))
+            && let Ok(parsed) = Metadata::parse(&text)
+            && parsed.metadata.name == dependency.name
+            && spec.matches(&parsed.metadata.version)
+        {
+            return Ok(Resolved {
+                name: parsed.metadata.name,
+                version: parsed.metadata.version.to_string(),
+                bytes: None,
+            });
+        }
         bail!(
-            "it has no repository, and {} holds no {} archive matching {spec}; add a repository: to it, or put the chart in charts/",
+            "it has no repository, and {} holds no {} chart matching {spec}; add a repository: to it, or put the chart in charts/",
             charts.display(),
             escape_name(&dependency.name)
         )
@@ -316,7 +329,7 @@ impl<'a> Sources<'a> {
         Ok(Resolved {
             name: chart.name().to_string(),
             version: chart.metadata.version.to_string(),
-            bytes,
+            bytes: Some(bytes),
         })
     }
 
@@ -350,7 +363,7 @@ impl<'a> Sources<'a> {
         Ok(Resolved {
             name: resolved.name,
             version: resolved.version.to_string(),
-            bytes,
+            bytes: Some(bytes),
         })
     }
 
@@ -394,7 +407,7 @@ impl<'a> Sources<'a> {
         Ok(Resolved {
             name: entry.name.clone(),
             version: entry.version.to_string(),
-            bytes: downloaded.bytes,
+            bytes: Some(downloaded.bytes),
         })
     }
 }
@@ -456,15 +469,18 @@ fn write_charts(
     std::fs::create_dir_all(&charts).with_context(|| format!("creating {}", charts.display()))?;
     let mut written = Vec::with_capacity(resolved.len());
     for archive in resolved {
+        let Some(bytes) = &archive.bytes else {
+            continue;
+        };
         let file_name = format!("{}-{}.tgz", archive.name, archive.version);
         if written.contains(&file_name) {
             // Two aliases of one chart share its archive
             continue;
         }
         let path = charts.join(&file_name);
-        let unchanged = std::fs::read(&path).is_ok_and(|old| old == archive.bytes);
+        let unchanged = std::fs::read(&path).is_ok_and(|old| old == *bytes);
         if !unchanged {
-            package::write_atomically(&path, &archive.bytes)
+            package::write_atomically(&path, bytes)
                 .with_context(|| format!("writing {}", path.display()))?;
         }
         written.push(file_name);

@@ -208,6 +208,16 @@ fn a_library_chart_lends_components_and_partials_and_renders_nothing() {
         "---\n# Source: app/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: rel-app\n  labels:\n    app: app\n    instance: rel\n"
     );
 
+    // A dependency without a repository, unpacked in charts/, is locked and left alone
+    let before = snapshot(&work.path("app/charts"));
+    work.run(&["dependency", "update", &work.path_str("app")]);
+    let lock = std::fs::read_to_string(work.path("app/Chart.lock")).unwrap();
+    assert!(
+        lock.starts_with("dependencies:\n- name: common\n  repository: \"\"\n  version: 0.1.0\n"),
+        "{lock}"
+    );
+    assert_eq!(snapshot(&work.path("app/charts")), before);
+
     // A library's components are named after it
     std::fs::write(
         work.path("app/charts/common/templates/_helpers.tpl"),
