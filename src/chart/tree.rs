@@ -146,7 +146,11 @@ impl Resolver<'_> {
         let mut before = chart.default_values.clone();
         merge_values(&mut before, handed.clone());
         let global = merged_global(&before, parent_global);
+        // What conditions read: these values, with the globals from above
         let mut seen = before.clone();
+        if !global.is_empty() {
+            seen.insert(GLOBAL.to_string(), Value::Object(global.clone()));
+        }
         remove_nulls(&mut seen);
 
         let mut children = Vec::new();
@@ -362,4 +366,65 @@ fn check_schemas(root: &ChartNode<'_>) -> Result<(), TreeError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chart::ChartFiles;
+    use serde_json::json;
+
+    /// A chart from (path, text) pairs; `charts/…` entries make subcharts.
+    fn chart(files: &[(&str, &str)]) -> Chart {
+        let mut chart_files = ChartFiles::new();
+        for (path, text) in files {
+            chart_files.insert(*path, text.as_bytes()).unwrap();
+        }
+        Chart::from_files(chart_files, "test").unwrap()
+    }
+
+    fn values(value: serde_json::Value) -> Values {
+        value.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn a_nested_condition_reads_the_globals_from_above() {
+        let app = chart(&[
+            ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 1.0.0\n"),
+            ("values.yaml", "global:\n  leafOn: false\n"),
+            (
+                "charts/mid/Chart.yaml",
+                "apiVersion: v2\nname: mid\nversion: 1.0.0\ndependencies:\n  - name: leaf\n    condition: global.leafOn\n",
+            ),
+            (
+                "charts/mid/charts/leaf/Chart.yaml",
+                "apiVersion: v2\nname: leaf\nversion: 1.0.0\n",
+            ),
+        ]);
+        let off = resolve(&app, &Values::new()).unwrap();
+        assert!(off.children[0].children.is_empty());
+        let on = resolve(&app, &values(json!({"global": {"leafOn": true}}))).unwrap();
+        assert_eq!(on.children[0].children[0].chain, ["app", "mid", "leaf"]);
+    }
+
+    #[test]
+    fn a_user_null_deletes_a_subchart_default_and_globals_stay_below() {
+        let app = chart(&[
+            ("Chart.yaml", "apiVersion: v2\nname: app\nversion: 1.0.0\n"),
+            (
+                "charts/db/Chart.yaml",
+                "apiVersion: v2\nname: db\nversion: 1.0.0\n",
+            ),
+            (
+                "charts/db/values.yaml",
+                "password: default\nport: 5432\nglobal:\n  fromDb: x\n",
+            ),
+        ]);
+        let tree = resolve(&app, &values(json!({"db": {"password": null}}))).unwrap();
+        assert_eq!(
+            serde_json::Value::Object(tree.values.clone()),
+            json!({"db": {"port": 5432, "global": {"fromDb": "x"}}})
+        );
+        assert!(!tree.values.contains_key(GLOBAL));
+    }
 }
