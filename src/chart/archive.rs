@@ -10,8 +10,10 @@
 //!   writes) are skipped;
 //! - an entry sits outside the single top directory `NAME/`;
 //! - a file is over [`MAX_FILE_SIZE`], or the archive decompresses to more than
-//!   [`MAX_CHART_SIZE`]. Decompressed bytes are counted as they are inflated, so a gzip
-//!   bomb is stopped after that many bytes;
+//!   [`MAX_CHART_SIZE`] (or, for an archive inside another chart's `charts/`, to more than
+//!   what is left of that limit for the whole tree: [`read_archive_within`]). Decompressed
+//!   bytes are counted as they are inflated, so a gzip bomb is stopped after that many
+//!   bytes;
 //! - there are more than [`MAX_ENTRIES`] tar entries of any kind, or the files would make
 //!   a package of more than [`MAX_ENTRIES`] entries (the top directory, each directory
 //!   holding a file, and each file: [`ChartFiles::entry_count`], the count directory

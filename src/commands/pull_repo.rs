@@ -51,7 +51,8 @@ pub(super) fn locate(chart: &Path, source: &ChartSourceArgs) -> anyhow::Result<L
             chart.display()
         );
     }
-    if !is_oci {
+    // Only a name that is not a local path may be REPO/CHART
+    if !is_oci && !chart.exists() {
         let paths = RepoPaths::from_env()?;
         if let Some(reference) = parse_repo_chart(&text, &paths) {
             let path = block_on(repo::cached_chart(
