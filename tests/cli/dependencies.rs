@@ -586,3 +586,58 @@ fn a_hostile_archive_in_charts_is_rejected_as_a_local_one_is() {
         "{error}"
     );
 }
+
+/// A chart archive of `files` files of 5 MiB of zeros each: small, and large unpacked.
+fn zeros_archive(name: &str, files: usize) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    let chart_yaml = format!("apiVersion: v2\nname: {name}\nversion: 1.0.0\n");
+    let mut header = tar::Header::new_ustar();
+    header.set_size(chart_yaml.len() as u64);
+    header.set_mode(0o644);
+    builder
+        .append_data(
+            &mut header,
+            format!("{name}/Chart.yaml"),
+            chart_yaml.as_bytes(),
+        )
+        .unwrap();
+    let zeros = vec![0u8; 5 * 1024 * 1024];
+    for index in 0..files {
+        let mut header = tar::Header::new_ustar();
+        header.set_size(zeros.len() as u64);
+        header.set_mode(0o644);
+        builder
+            .append_data(
+                &mut header,
+                format!("{name}/files/zeros{index}"),
+                &zeros[..],
+            )
+            .unwrap();
+    }
+    let tar = builder.into_inner().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &tar).unwrap();
+    gz.finish().unwrap()
+}
+
+#[test]
+fn archives_in_charts_share_one_size_limit() {
+    let work = Workdir::new();
+    work.chart("app", &[("Chart.yaml", "name: app\nversion: 0.1.0\n")]);
+    std::fs::create_dir_all(work.path("app/charts")).unwrap();
+    // 30 MiB each unpacked: either alone fits the 50 MiB limit, both do not
+    for name in ["one", "two"] {
+        std::fs::write(
+            work.path(&format!("app/charts/{name}-1.0.0.tgz")),
+            zeros_archive(name, 6),
+        )
+        .unwrap();
+    }
+    let error = work.fail(&["template", &work.path_str("app")]);
+    assert!(
+        error.contains("charts/two-1.0.0.tgz: the chart and its dependencies decompress to more than 50 MiB together"),
+        "{error}"
+    );
+    std::fs::remove_file(work.path("app/charts/two-1.0.0.tgz")).unwrap();
+    work.run(&["template", &work.path_str("app")]);
+}
