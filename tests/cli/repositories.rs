@@ -521,3 +521,53 @@ fn tls_with_a_private_ca() {
     work.run(&["repo", "add", "loose", &url, "--insecure-skip-tls-verify"]);
     work.run(&["repo", "update", "loose"]);
 }
+
+#[test]
+fn install_and_upgrade_a_repository_chart_with_a_version_range() {
+    let work = Workdir::new();
+    served_charts(&work);
+    let server = RepoServer::start(&work.path("served"));
+    work.run(&["repo", "add", "local", &server.url("")]);
+    let cluster = crate::support::TestCluster::start();
+    let kubeconfig = cluster.server.kubeconfig_path().display().to_string();
+    let run = |args: &[&str]| {
+        let output = work
+            .rchart()
+            .env("KUBECONFIG", &kubeconfig)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            crate::support::stderr_of(&output)
+        );
+    };
+    let version_of = || {
+        cluster.get("configmaps", "shop", "shop-web").unwrap()["data"]["version"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    run(&[
+        "install",
+        "shop",
+        "local/web",
+        "--version",
+        "1.0.0",
+        "-n",
+        "shop",
+        "--create-namespace",
+    ]);
+    assert_eq!(version_of(), "\"1.0.0\"");
+    run(&[
+        "upgrade",
+        "shop",
+        "local/web",
+        "--version",
+        "^1",
+        "-n",
+        "shop",
+    ]);
+    assert_eq!(version_of(), "\"1.1.0\"");
+}
