@@ -28,11 +28,10 @@ fn oci_dependencies_resolve_lock_and_build() {
             &work.path_str("dist"),
         ]);
         let archive = work.path_str(&format!("dist/web-{version}.tgz"));
-        work.rchart()
-            .env("XDG_CACHE_HOME", work.path("oci-cache"))
-            .args(["push", &archive, &registry.url("charts"), "--plain-http"])
-            .assert()
-            .success();
+        work.run_with(
+            &[("XDG_CACHE_HOME", &work.path_str("oci-cache"))],
+            &["push", &archive, &registry.url("charts"), "--plain-http"],
+        );
     }
     work.chart(
         "app",
@@ -45,20 +44,8 @@ fn oci_dependencies_resolve_lock_and_build() {
         )],
     );
     let app = work.path_str("app");
-    let run = |args: &[&str]| {
-        let output = work
-            .rchart()
-            .env("XDG_CACHE_HOME", work.path("oci-cache"))
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{args:?}: {}",
-            crate::support::stderr_of(&output)
-        );
-        crate::support::stdout_of(&output)
-    };
+    let cache = work.path_str("oci-cache");
+    let run = |args: &[&str]| work.run_with(&[("XDG_CACHE_HOME", &cache)], args);
     run(&["dependency", "update", &app, "--plain-http"]);
     let lock = std::fs::read_to_string(work.path("app/Chart.lock")).unwrap();
     assert!(lock.contains("  version: 1.0.0\n"), "{lock}");

@@ -258,7 +258,16 @@ impl Workdir {
 
     /// Runs `rchart ARGS`, expecting success; returns stdout.
     pub fn run(&self, args: &[&str]) -> String {
-        let output = self.rchart().args(args).output().unwrap();
+        self.run_with(&[], args)
+    }
+
+    /// Runs `rchart ARGS` with more environment, expecting success; returns stdout.
+    pub fn run_with(&self, env: &[(&str, &str)], args: &[&str]) -> String {
+        let mut command = self.rchart();
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let output = command.args(args).output().unwrap();
         assert!(
             output.status.success(),
             "rchart {args:?} failed:\n{}",

@@ -530,19 +530,7 @@ fn install_and_upgrade_a_repository_chart_with_a_version_range() {
     work.run(&["repo", "add", "local", &server.url("")]);
     let cluster = crate::support::TestCluster::start();
     let kubeconfig = cluster.server.kubeconfig_path().display().to_string();
-    let run = |args: &[&str]| {
-        let output = work
-            .rchart()
-            .env("KUBECONFIG", &kubeconfig)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{args:?}: {}",
-            crate::support::stderr_of(&output)
-        );
-    };
+    let run = |args: &[&str]| work.run_with(&[("KUBECONFIG", &kubeconfig)], args);
     let version_of = || {
         cluster.get("configmaps", "shop", "shop-web").unwrap()["data"]["version"]
             .as_str()
