@@ -41,7 +41,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub lock_timeout: Duration,
     /// Requests in flight at once when many objects are read, checked, applied or
-    /// deleted (48 stays within the API server's default fairness share for one user)
+    /// deleted (64 stays within what the API server's default fairness rules give one user)
     #[arg(long, global = true, value_name = "N", default_value_t = crate::cluster::DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,
 }

@@ -45,15 +45,8 @@ pub fn describe(error: &serde_saphyr::Error) -> ParseProblem {
         .location()
         .map(|l| (l.line(), l.column()))
         .filter(|&(line, _)| line > 0);
-    let full = error.to_string();
-    let first_line = full.lines().next().unwrap_or_default();
-    let mut message = match first_line.rfind(" at line ") {
-        Some(cut) if position.is_some() => first_line[..cut].to_string(),
-        _ => first_line.to_string(),
-    };
-    // The parser suggests one of its own settings; users cannot act on that.
-    if let Some(cut) = message.find(", set DuplicateKeyPolicy") {
-        message.truncate(cut);
-    }
+    // In plain words: no parser settings, Rust types or budget structs.
+    let full = crate::values::plain_yaml_message(error);
+    let message = full.lines().next().unwrap_or_default().to_string();
     ParseProblem { message, position }
 }

@@ -14,10 +14,10 @@ use super::atomic::{self, AtomicOptions};
 pub use super::deploy::Outcome;
 use super::deploy::{ChartRevision, DeployOptions, NewRevision, deploy_chart_revision};
 use super::render_release::{RenderedRelease, render_release_with};
-use super::session::Session;
+use super::session::{Discovered, Session};
 use crate::chart::Chart;
 use crate::oci::ChartOrigin;
-use crate::release::{Need, Status, Timestamp};
+use crate::release::{History, Need, Status, Timestamp};
 use crate::render::{ReleaseInfo, RenderOptions};
 use crate::values::ValueSource;
 
@@ -63,7 +63,19 @@ pub(super) async fn install_unlocked(
     options: &InstallOptions<'_>,
 ) -> anyhow::Result<Outcome> {
     let chart = Chart::load(options.chart)?;
-    let history = session.history(options.name).await?;
+    let (history, discovered) = session.history_and_discovery(options.name).await?;
+    install_with(session, options, chart, history, discovered).await
+}
+
+/// The install of a loaded chart, given the release's history and what the cluster
+/// serves.
+pub(super) async fn install_with(
+    session: &Session,
+    options: &InstallOptions<'_>,
+    chart: Chart,
+    history: History,
+    discovered: Discovered,
+) -> anyhow::Result<Outcome> {
     history.require("install", &[Need::Latest])?;
     history.ensure_not_pending()?;
     if let Some(latest) = history.latest()
@@ -77,7 +89,10 @@ pub(super) async fn install_unlocked(
             latest.record.status
         );
     }
-    let (mut catalog, capabilities) = session.discover().await?;
+    let Discovered {
+        mut catalog,
+        capabilities,
+    } = discovered;
     let revision = history.next_revision();
     let release = ReleaseInfo::new(options.name, session.namespace(), revision, false);
     let RenderedRelease { values, rendered } = render_release_with(

@@ -72,6 +72,9 @@ pub fn lint(options: &LintOptions<'_>) -> Vec<Finding> {
     for file in scenarios {
         let label = match file {
             None => "with the chart's default values".to_string(),
+            Some(path) if path.as_os_str() == crate::values::STDIN_ARG => {
+                format!("with {}", crate::values::STDIN_NAME)
+            }
             Some(path) => format!("with {}", path.display()),
         };
         let sources: Vec<ValueSource> = file

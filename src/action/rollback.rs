@@ -10,7 +10,6 @@ use anyhow::Context;
 
 use super::deploy::{DeployOptions, Deployed, PendingRevision, deploy};
 use super::session::Session;
-use crate::cluster::Catalog;
 use crate::release::{History, Need, ReleaseRecord, Status, StoredRelease, Timestamp};
 use crate::render::{Manifest, parse_multi_document};
 
@@ -45,7 +44,7 @@ pub(super) async fn rollback_unlocked(
     session: &Session,
     options: &RollbackOptions<'_>,
 ) -> anyhow::Result<ReleaseRecord> {
-    let mut history = session.existing_history(options.name).await?;
+    let (mut history, mut catalog) = session.existing_history_and_catalog(options.name).await?;
     let target = rollback_target(&history, options.name, options.revision)?.clone();
     let wanted = target.record.revision;
     let revision = history.next_revision();
@@ -62,7 +61,6 @@ pub(super) async fn rollback_unlocked(
             .await
             .map_err(|e| session.explain(e))?;
     }
-    let mut catalog = Catalog::discover(&session.cluster).await?;
     let manifests = target_manifests(&target)?;
     let first_deployed = history
         .deployed()

@@ -199,6 +199,21 @@ impl Session {
         }
     }
 
+    /// The release's history and what the cluster serves, asked for at once: neither
+    /// depends on the other, and over a slow link that saves a round trip.
+    pub async fn history_and_discovery(&self, name: &str) -> anyhow::Result<(History, Discovered)> {
+        futures_util::future::try_join(self.history(name), self.discover()).await
+    }
+
+    /// The history, which must not be empty, and the cluster's kinds, asked for at once.
+    pub async fn existing_history_and_catalog(
+        &self,
+        name: &str,
+    ) -> anyhow::Result<(History, Catalog)> {
+        let catalog = async { Ok(Catalog::discover(&self.cluster).await?) };
+        futures_util::future::try_join(self.existing_history(name), catalog).await
+    }
+
     /// The history, which must not be empty.
     pub async fn existing_history(&self, name: &str) -> anyhow::Result<History> {
         let history = self.history(name).await?;
@@ -212,14 +227,16 @@ impl Session {
     }
 
     /// Asks the cluster for its kinds and version: what templates see as `capabilities`.
-    pub async fn discover(&self) -> anyhow::Result<(Catalog, Capabilities)> {
-        let catalog = Catalog::discover(&self.cluster).await?;
-        let version = self
-            .cluster
-            .client
-            .apiserver_version()
-            .await
-            .map_err(|e| self.cluster.describe(e))?;
+    pub async fn discover(&self) -> anyhow::Result<Discovered> {
+        let version = async {
+            self.cluster
+                .client
+                .apiserver_version()
+                .await
+                .map_err(|e| self.cluster.describe(e))
+        };
+        let (catalog, version) =
+            futures_util::future::try_join(Catalog::discover(&self.cluster), version).await?;
         let version_text = format!(
             "{}.{}",
             version.major.trim_end_matches('+'),
@@ -240,7 +257,10 @@ impl Session {
             api_versions: catalog.api_versions().to_vec(),
             ..capabilities
         };
-        Ok((catalog, capabilities))
+        Ok(Discovered {
+            catalog,
+            capabilities,
+        })
     }
 
     /// A failure to mark an earlier revision superseded, explained like any store error.
@@ -257,6 +277,12 @@ impl Session {
             Err(error) => error.into(),
         }
     }
+}
+
+/// What the cluster serves: its kinds, and what templates see as `capabilities`.
+pub struct Discovered {
+    pub catalog: Catalog,
+    pub capabilities: Capabilities,
 }
 
 /// Resolves when the process is asked to stop, naming the signal.

@@ -14,9 +14,9 @@ use anyhow::{Context, bail};
 
 use super::atomic::{self, AtomicOptions};
 use super::deploy::{ChartRevision, DeployOptions, NewRevision, Outcome, deploy_chart_revision};
-use super::install::{InstallOptions, check_release_name, install_unlocked};
+use super::install::{InstallOptions, check_release_name, install_with};
 use super::render_release::{RenderedRelease, render_resolved_with};
-use super::session::Session;
+use super::session::{Discovered, Session};
 use crate::chart::Chart;
 use crate::cluster::Catalog;
 use crate::oci::ChartOrigin;
@@ -91,7 +91,7 @@ async fn upgrade_unlocked(
     session: &Session,
     options: &UpgradeOptions<'_>,
 ) -> anyhow::Result<Outcome> {
-    let history = session.history(options.name).await?;
+    let (history, discovered) = session.history_and_discovery(options.name).await?;
     history.require("upgrade", &[Need::Latest, Need::Deployed])?;
     if !history.is_installed() {
         if !options.install {
@@ -101,7 +101,8 @@ async fn upgrade_unlocked(
                 session.namespace()
             );
         }
-        return install_unlocked(
+        let chart = Chart::load(options.chart)?;
+        return install_with(
             session,
             &InstallOptions {
                 name: options.name,
@@ -114,6 +115,9 @@ async fn upgrade_unlocked(
                 atomic: options.atomic,
                 deploy: options.deploy,
             },
+            chart,
+            history,
+            discovered,
         )
         .await;
     }
@@ -121,13 +125,15 @@ async fn upgrade_unlocked(
     let mut prepared = prepare_upgrade(
         session,
         &history,
+        discovered,
         options.name,
-        options.chart,
-        options.sources,
-        options.values_mode,
-        options.render,
-    )
-    .await?;
+        &UpgradeSource {
+            chart: options.chart,
+            sources: options.sources,
+            values_mode: options.values_mode,
+            render: options.render,
+        },
+    )?;
     let new_revision = NewRevision {
         name: options.name,
         revision: prepared.revision,
@@ -162,22 +168,33 @@ pub struct PreparedUpgrade {
     pub content: ChartRevision,
 }
 
+/// What an upgrade renders: the chart, the values given now and how the previous
+/// revision's values count, and how far rendering may go.
+pub struct UpgradeSource<'a> {
+    pub chart: &'a Path,
+    pub sources: &'a [ValueSource],
+    pub values_mode: ValuesMode,
+    pub render: RenderOptions,
+}
+
 /// Renders the next revision of an installed release (`history` must have a readable
-/// revision): the values per `mode`, the capabilities from the cluster. Changes nothing,
-/// so `rchart diff upgrade` shares it.
-pub async fn prepare_upgrade(
+/// revision): the values per the mode, the capabilities from the cluster. Changes
+/// nothing, so `rchart diff upgrade` shares it.
+pub fn prepare_upgrade(
     session: &Session,
     history: &History,
+    discovered: Discovered,
     name: &str,
-    chart_path: &Path,
-    sources: &[ValueSource],
-    mode: ValuesMode,
-    render: RenderOptions,
+    source: &UpgradeSource<'_>,
 ) -> anyhow::Result<PreparedUpgrade> {
     let latest = history.latest().expect("an installed release has history");
     let current = history.deployed().unwrap_or(latest);
-    let chart = Chart::load(chart_path)?;
-    let (catalog, capabilities) = session.discover().await?;
+    let chart = Chart::load(source.chart)?;
+    let Discovered {
+        catalog,
+        capabilities,
+    } = discovered;
+    let (sources, mode, render) = (source.sources, source.values_mode, source.render);
     let revision = history.next_revision();
     let release = ReleaseInfo::new(name, session.namespace(), revision, true);
     let values = match mode {

@@ -1,6 +1,7 @@
 //! Rendered template output → Kubernetes manifests: split into documents, drop empty
 //! ones, parse and check each, and order them for installation.
 
+use crate::chart::escape::escape_name;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -160,10 +161,11 @@ fn unknown_kind_key(manifest: &Manifest) -> &str {
 pub fn to_multi_document(chart_name: &str, manifests: &[Manifest]) -> String {
     let mut out = String::with_capacity(manifests.iter().map(|m| m.text.len() + 64).sum());
     for manifest in manifests {
+        // Escaped: a line break in a template's file name must not add lines of its own.
         out.push_str("---\n# Source: ");
-        out.push_str(chart_name);
+        out.push_str(&escape_name(chart_name));
         out.push('/');
-        out.push_str(&manifest.source);
+        out.push_str(&escape_name(&manifest.source));
         out.push('\n');
         out.push_str(&manifest.text);
         out.push('\n');

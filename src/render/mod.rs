@@ -9,6 +9,7 @@ pub mod manifest;
 mod order;
 mod output_cap;
 
+use crate::chart::escape::escape_name;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -60,7 +61,7 @@ pub enum RenderError {
     /// Tera's own report: message plus a `file:line:col` code frame.
     #[error(transparent)]
     Template(tera::Error),
-    #[error("{template}: rendered output is not valid YAML{}: {message}{}", at_position(*position), framed(excerpt))]
+    #[error("{}: rendered output is not valid YAML{}: {message}{}", escape_name(template), at_position(*position), framed(excerpt))]
     InvalidYaml {
         template: String,
         /// Line and column within the template's rendered output.
@@ -69,27 +70,36 @@ pub enum RenderError {
         excerpt: String,
     },
     /// Past a reading limit, which `install` would hit too.
-    #[error("{template}: {message} at line {line} of the rendered output")]
+    #[error(
+        "{}: {message} at line {line} of the rendered output",
+        escape_name(template)
+    )]
     TooLarge {
         template: String,
         line: usize,
         message: String,
     },
     #[error(
-        "{template}: the chart's rendered output passed the {} limit, so rendering stopped; raise the limit with --max-output, e.g. --max-output {}",
+        "{}: the chart's rendered output passed the {} limit, so rendering stopped; raise the limit with --max-output, e.g. --max-output {}",
+        escape_name(template),
         output_cap::format_size(*limit),
         output_cap::format_size(limit.saturating_mul(2))
     )]
     OutputTooLarge { template: String, limit: u64 },
     #[error(
-        "{template}: the document starting at line {line} of the rendered output is not a Kubernetes object: missing {missing}"
+        "{}: the document starting at line {line} of the rendered output is not a Kubernetes object: missing {missing}",
+        escape_name(template)
     )]
     NotAManifest {
         template: String,
         line: usize,
         missing: String,
     },
-    #[error("{object} is rendered twice, by {first} and by {second}")]
+    #[error(
+        "{object} is rendered twice, by {} and by {}",
+        escape_name(first),
+        escape_name(second)
+    )]
     Duplicate {
         object: String,
         first: String,

@@ -539,3 +539,23 @@ fn value_keys_are_escaped_in_schema_violations() {
     );
     assert_no_raw_controls(&stderr);
 }
+
+#[test]
+fn a_line_break_in_a_template_name_adds_no_line_to_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = small_chart(dir.path());
+    std::fs::write(
+        chart.join("templates/x\nkind: Secret.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
+    )
+    .unwrap();
+    let out = succeeds(&["template", text(&chart)], None);
+    assert!(
+        out.contains("# Source: small/templates/x\\nkind: Secret.yaml\n"),
+        "{out}"
+    );
+    assert!(
+        !out.lines().any(|line| line.starts_with("kind: Secret")),
+        "{out}"
+    );
+}

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::rollback::{rollback_target, target_manifests};
 use super::session::Session;
-use super::upgrade::{ValuesMode, prepare_upgrade};
+use super::upgrade::{UpgradeSource, ValuesMode, prepare_upgrade};
 use crate::chart::Metadata;
 use crate::cluster::Catalog;
 use crate::release::{History, Need};
@@ -125,18 +125,21 @@ pub async fn diff_upgrade(
     session: &Session,
     options: &DiffUpgradeOptions<'_>,
 ) -> anyhow::Result<DiffReport> {
-    let history = installed_history(session, options.name).await?;
+    let (history, discovered) = session.history_and_discovery(options.name).await?;
+    installed(session, &history, options.name)?;
     history.ensure_not_pending()?;
     let prepared = prepare_upgrade(
         session,
         &history,
+        discovered,
         options.name,
-        options.chart,
-        options.sources,
-        options.values_mode,
-        options.render,
-    )
-    .await?;
+        &UpgradeSource {
+            chart: options.chart,
+            sources: options.sources,
+            values_mode: options.values_mode,
+            render: options.render,
+        },
+    )?;
     let (mut catalog, revision, rendered) = (
         prepared.catalog,
         prepared.revision,
@@ -163,11 +166,10 @@ pub async fn diff_rollback(
     session: &Session,
     options: &DiffRollbackOptions<'_>,
 ) -> anyhow::Result<DiffReport> {
-    let history = session.existing_history(options.name).await?;
+    let (history, mut catalog) = session.existing_history_and_catalog(options.name).await?;
     let target = rollback_target(&history, options.name, options.revision)?;
     let wanted = target.record.revision;
     let manifests = target_manifests(target)?;
-    let mut catalog = Catalog::discover(&session.cluster).await?;
     let proposal = Proposal {
         release: options.name,
         catalog: &mut catalog,
@@ -197,10 +199,9 @@ struct Proposal<'a> {
     chart: Option<&'a Metadata>,
 }
 
-/// The history of a release that is installed now: an uninstalled one has nothing live
-/// to compare with, which `rchart upgrade` would also refuse.
-async fn installed_history(session: &Session, name: &str) -> anyhow::Result<History> {
-    let history = session.history(name).await?;
+/// Refuses a release that is not installed now: an uninstalled one has nothing live to
+/// compare with, which `rchart upgrade` would also refuse.
+fn installed(session: &Session, history: &History, name: &str) -> anyhow::Result<()> {
     history.require("diff upgrade", &[Need::Latest, Need::Deployed])?;
     if !history.is_installed() {
         bail!(
@@ -208,5 +209,5 @@ async fn installed_history(session: &Session, name: &str) -> anyhow::Result<Hist
             session.namespace()
         );
     }
-    Ok(history)
+    Ok(())
 }

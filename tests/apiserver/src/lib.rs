@@ -62,7 +62,7 @@ pub use kubeconfig::KubeconfigOptions;
 pub use modes::{
     CONTROLLER_LAG, CRD_ESTABLISHMENT_DELAY, MODES_VARIABLE, Mode, ModeError, SLOW_LINK_LATENCY,
 };
-pub use requests::{Injected, RecordedRequest};
+pub use requests::{Injected, RecordedRequest, critical_path};
 pub use status::ApiError;
 
 use api::WatchSettings;

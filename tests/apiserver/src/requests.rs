@@ -32,6 +32,15 @@ pub struct RecordedRequest {
     /// What injected faults did to the request, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub injected: Vec<Injected>,
+    /// When the request arrived, since the server started.
+    #[serde(default)]
+    pub arrived: std::time::Duration,
+    /// When its answer left (after the slow link's return trip), since the server
+    /// started; `None` while it is held or handled, or when it was dropped. A request
+    /// that arrived after another was answered may have depended on it: the longest such
+    /// chain is an operation's critical path.
+    #[serde(default)]
+    pub answered: Option<std::time::Duration>,
 }
 
 /// Something an injected fault did to a request.
@@ -65,6 +74,26 @@ impl RecordedRequest {
     }
 }
 
+/// The critical path of `requests`: the longest chain in which each request arrived
+/// after the one before it was answered, so could have waited for it. Over a slow link,
+/// this many round trips is the least an operation takes, however fast everything else.
+pub fn critical_path(requests: &[RecordedRequest]) -> usize {
+    let mut sorted: Vec<&RecordedRequest> = requests.iter().collect();
+    sorted.sort_by_key(|request| request.arrived);
+    let mut depth: Vec<usize> = Vec::with_capacity(sorted.len());
+    for (index, request) in sorted.iter().enumerate() {
+        let before = sorted[..index]
+            .iter()
+            .zip(&depth)
+            .filter(|(earlier, _)| earlier.answered.is_some_and(|at| at <= request.arrived))
+            .map(|(_, depth)| *depth)
+            .max()
+            .unwrap_or(0);
+        depth.push(before + 1);
+    }
+    depth.into_iter().max().unwrap_or(0)
+}
+
 /// Where a request sits in the log, for filling in what happens to it later.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EntryId(u64);
@@ -77,14 +106,26 @@ struct Entries {
 }
 
 /// The log itself, shared by every connection.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RequestLog {
     entries: Mutex<Entries>,
+    /// What `arrived` and `answered` count from.
+    started: std::time::Instant,
+}
+
+impl Default for RequestLog {
+    fn default() -> Self {
+        Self {
+            entries: Mutex::default(),
+            started: std::time::Instant::now(),
+        }
+    }
 }
 
 impl RequestLog {
     /// Log a request as it arrives.
-    pub fn arrive(&self, request: RecordedRequest) -> EntryId {
+    pub fn arrive(&self, mut request: RecordedRequest) -> EntryId {
+        request.arrived = self.started.elapsed();
         let mut log = self.lock();
         let id = EntryId(log.next);
         log.next += 1;
@@ -101,6 +142,12 @@ impl RequestLog {
         {
             change(&mut log.entries[index].1);
         }
+    }
+
+    /// Note that a request's answer has left.
+    pub fn answered(&self, id: EntryId) {
+        let now = self.started.elapsed();
+        self.update(id, |request| request.answered = Some(now));
     }
 
     /// A copy of every request so far.
@@ -138,6 +185,8 @@ mod tests {
             content_type: None,
             status: Some(200),
             handled: Some(200),
+            arrived: Default::default(),
+            answered: None,
             injected: Vec::new(),
         };
         assert!(request.is_watch());
@@ -146,6 +195,32 @@ mod tests {
             request.query_param("fieldManager").as_deref(),
             Some("rchart-x")
         );
+    }
+
+    #[test]
+    fn the_critical_path_counts_requests_that_waited_for_each_other() {
+        let at = |arrived: u64, answered: u64| RecordedRequest {
+            method: "GET".into(),
+            path: "/".into(),
+            query: String::new(),
+            content_type: None,
+            status: Some(200),
+            handled: Some(200),
+            injected: Vec::new(),
+            arrived: std::time::Duration::from_millis(arrived),
+            answered: Some(std::time::Duration::from_millis(answered)),
+        };
+        // Two in sequence, then three at once, then one more: a chain of four.
+        let requests = [
+            at(0, 10),
+            at(11, 20),
+            at(21, 30),
+            at(21, 31),
+            at(22, 32),
+            at(33, 40),
+        ];
+        assert_eq!(critical_path(&requests), 4);
+        assert_eq!(critical_path(&[]), 0);
     }
 
     #[test]
@@ -159,6 +234,8 @@ mod tests {
             status: None,
             handled: None,
             injected: Vec::new(),
+            arrived: Default::default(),
+            answered: None,
         };
         let first = log.arrive(request("/a"));
         let second = log.arrive(request("/b"));

@@ -206,6 +206,8 @@ async fn handle(
         status: None,
         handled: None,
         injected: Vec::new(),
+        arrived: Default::default(),
+        answered: None,
     });
     // A distant cluster: the request travels half the latency, the answer
     // the other half (for a watch, only its start).
@@ -227,6 +229,9 @@ async fn handle(
         .update(entry, |record| record.status = status);
     if !half_trip.is_zero() {
         tokio::time::sleep(half_trip).await;
+    }
+    if status.is_some() {
+        shared.requests.answered(entry);
     }
     result
 }
