@@ -3,6 +3,7 @@
 pub mod atomic;
 pub mod deploy;
 pub mod diff;
+pub mod hooks;
 pub mod install;
 pub mod lint;
 pub mod package;
@@ -16,6 +17,7 @@ pub mod scope;
 pub mod session;
 pub mod show;
 pub mod target;
+pub mod testing;
 pub mod uninstall;
 pub mod unlock;
 pub mod upgrade;

@@ -3,21 +3,29 @@
 //!
 //! An uninstall runs, top to bottom: take the release's lock; read the history (an
 //! uninstalled release only loses its kept records); mark the latest revision
-//! uninstalling; delete the objects the release may have left, in reverse install order,
-//! except those kept by policy or now owned by someone else; then delete the records, or
-//! keep them marked uninstalled; release the lock.
+//! uninstalling; run its `pre-delete` hooks (a failure marks it failed and deletes
+//! nothing); delete the objects the release may have left, in reverse install order,
+//! except those kept by policy or now owned by someone else; run its `post-delete` hooks;
+//! delete the hook objects its revisions left, except those kept by policy; then delete
+//! the records, or keep them marked uninstalled; release the lock. A failed `post-delete`
+//! hook still ends with the release uninstalled, and is then reported as the error.
+
+use std::collections::BTreeMap;
 
 use anyhow::bail;
 
+use super::hooks::{HookOptions, HooksFailed, Runner, plan_hooks, recorded_hooks};
 use super::session::Session;
 use crate::cluster::{Catalog, Owner, delete_owned};
-use crate::release::{Need, Status, StoredRelease, Timestamp, UnreadableRecord};
-use crate::render::ResourceId;
+use crate::release::{History, Need, Status, StoredRelease, Timestamp, UnreadableRecord};
+use crate::render::{HookEvent, ResourceId};
 
 pub struct UninstallOptions<'a> {
     pub name: &'a str,
     pub keep_history: bool,
     pub description: Option<&'a str>,
+    /// Whether the `pre-delete` and `post-delete` hooks run, and how long each may take.
+    pub hooks: HookOptions,
 }
 
 /// What uninstalling did to the objects.
@@ -82,37 +90,72 @@ pub(super) async fn uninstall_unlocked(
         .filter(|id| !inventory.kept.contains(*id))
         .cloned()
         .collect();
+    let mut uninstalling = uninstalling;
+    let mut post_delete_failure = None;
     let result = async {
         let mut catalog = Catalog::discover(&session.cluster).await?;
         let api_versions = to_delete.iter().map(|id| id.api_version.as_str());
         catalog
             .resolve_groups(&session.cluster, api_versions)
             .await?;
-        anyhow::Ok(delete_owned(&session.cluster, &catalog, &to_delete, owner).await?)
+        let record = &uninstalling.record;
+        let hooks = recorded_hooks(&record.chart.name, &record.hooks)?;
+        let hooks = plan_hooks(session, &mut catalog, hooks, owner, None).await?;
+        let runner = Runner::new(session, &catalog, owner, &hooks, options.hooks.timeout);
+        let run_hooks = options.hooks.run && !hooks.hooks.is_empty();
+        if run_hooks {
+            runner
+                .run_or_fail(HookEvent::PreDelete, &mut uninstalling)
+                .await?;
+        }
+        let mut deleted = delete_owned(&session.cluster, &catalog, &to_delete, owner).await?;
+        if run_hooks
+            && let Err(error) = runner
+                .run_or_fail(HookEvent::PostDelete, &mut uninstalling)
+                .await
+        {
+            post_delete_failure = Some(error);
+        }
+        let (leftovers, kept) = leftover_hooks(session, &mut catalog, &history, owner).await?;
+        let cleaned = delete_owned(&session.cluster, &catalog, &leftovers, owner).await?;
+        deleted.deleted.extend(cleaned.deleted);
+        deleted.foreign.extend(cleaned.foreign);
+        anyhow::Ok((deleted, kept))
     }
     .await;
-    let deleted = match result {
+    let (deleted, kept_hooks) = match result {
         Ok(deleted) => deleted,
         Err(error) => {
+            let why = match error.downcast_ref::<HooksFailed>() {
+                Some(failed) => failed.description(),
+                None => format!("{error:#}"),
+            };
             store
                 .set_status(
                     uninstalling,
                     Status::Failed,
-                    format!("Uninstall failed: {error:#}"),
+                    format!("Uninstall failed: {why}"),
                 )
                 .await
                 .map_err(explain)?;
             return Err(error);
         }
     };
+    let description = |default: &str| -> String {
+        let description = options.description.unwrap_or(default);
+        match &post_delete_failure {
+            Some(error) => match error.downcast_ref::<HooksFailed>() {
+                Some(failed) => format!("{description}, but {}", failed.description()),
+                None => format!("{description}, but {error:#}"),
+            },
+            None => description.to_string(),
+        }
+    };
 
     if options.keep_history {
         let mut stored = uninstalling;
         stored.record.deleted = Some(Timestamp::now());
-        let description = options
-            .description
-            .unwrap_or("Uninstallation complete")
-            .to_string();
+        let description = description("Uninstallation complete");
         let others: Vec<_> = history
             .revisions
             .iter()
@@ -134,11 +177,60 @@ pub(super) async fn uninstall_unlocked(
         }
         delete_records(session, &remaining, &history.unreadable).await?;
     }
+    if let Some(error) = post_delete_failure {
+        return Err(error.context(format!(
+            "release \"{}\" was uninstalled, but a post-delete hook failed",
+            options.name
+        )));
+    }
+    let mut kept: Vec<ResourceId> = inventory.kept.into_iter().collect();
+    kept.extend(kept_hooks);
     Ok(Uninstalled {
         deleted: deleted.deleted,
-        kept: inventory.kept.into_iter().collect(),
+        kept,
         foreign: deleted.foreign,
     })
+}
+
+/// The hook objects the release's revisions may have left (since its last uninstall),
+/// to delete, and those of them kept by policy (`rchart.io/resource-policy: keep`, and
+/// CRDs). The newest revision's hook of an object decides.
+async fn leftover_hooks(
+    session: &Session,
+    catalog: &mut Catalog,
+    history: &History,
+    owner: Owner<'_>,
+) -> anyhow::Result<(Vec<ResourceId>, Vec<ResourceId>)> {
+    let after_uninstall = history
+        .revisions
+        .iter()
+        .rposition(|r| r.record.status == Status::Uninstalled)
+        .map_or(0, |index| index + 1);
+    let mut newest = BTreeMap::new();
+    for stored in &history.revisions[after_uninstall..] {
+        let record = &stored.record;
+        for hook in recorded_hooks(&record.chart.name, &record.hooks)? {
+            let id = &hook.manifest.id;
+            let key = (
+                id.group().to_string(),
+                id.kind.clone(),
+                id.namespace.clone(),
+                id.name.clone(),
+            );
+            newest.insert(key, hook);
+        }
+    }
+    let planned = plan_hooks(
+        session,
+        catalog,
+        newest.into_values().collect(),
+        owner,
+        None,
+    )
+    .await?;
+    let (kept, leftovers): (Vec<_>, Vec<_>) = planned.planned.into_iter().partition(|p| p.keep);
+    let ids = |planned: Vec<crate::cluster::Planned>| planned.into_iter().map(|p| p.id).collect();
+    Ok((ids(leftovers), ids(kept)))
 }
 
 /// Deletes every record of the release, the unreadable ones too.

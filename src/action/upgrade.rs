@@ -4,9 +4,10 @@
 //! create the namespace if asked (only with `--install`), take the release's lock and,
 //! with `--atomic`, note where the release stood; read the history (a release that is not
 //! installed is installed with `--install`, else refused; a pending one is refused);
-//! render the chart with the values the mode says; deploy the revision
-//! ([`super::deploy`]); with `--atomic`, roll a failed upgrade back to the revision that
-//! was deployed; release the lock.
+//! render the chart with the values the mode says (and post-render it); deploy the
+//! revision, `pre-upgrade` and `post-upgrade` hooks around it ([`super::deploy`]); with
+//! `--atomic`, roll a failed upgrade back to the revision that was deployed (a failed
+//! hook included); release the lock.
 
 use std::path::Path;
 
@@ -15,11 +16,12 @@ use anyhow::{Context, bail};
 use super::atomic::{self, AtomicOptions};
 use super::deploy::{ChartRevision, DeployOptions, NewRevision, Outcome, deploy_chart_revision};
 use super::install::{InstallOptions, check_release_name, install_unlocked};
-use super::render_release::{RenderedRelease, render_resolved_with};
+use super::render_release::{Pipeline, RenderedRelease, render_resolved_with};
 use super::session::Session;
 use crate::chart::Chart;
 use crate::cluster::Catalog;
 use crate::release::{History, Need, Status, Timestamp};
+use crate::render::post_render::PostRenderer;
 use crate::render::{ReleaseInfo, RenderOptions};
 use crate::values::{self, ResolvedValues, ValueSource};
 
@@ -52,6 +54,8 @@ pub struct UpgradeOptions<'a> {
     pub sources: &'a [ValueSource],
     /// How far rendering may go (`--max-output`).
     pub render: RenderOptions,
+    /// Rewrites the rendered manifests before anything else sees them.
+    pub post_renderer: Option<&'a PostRenderer>,
     pub values_mode: ValuesMode,
     /// Install the release when it does not exist (or was uninstalled).
     pub install: bool,
@@ -105,6 +109,7 @@ async fn upgrade_unlocked(
                 chart: options.chart,
                 sources: options.sources,
                 render: options.render,
+                post_renderer: options.post_renderer,
                 description: options.description,
                 create_namespace: options.create_namespace,
                 atomic: options.atomic,
@@ -121,7 +126,10 @@ async fn upgrade_unlocked(
         options.chart,
         options.sources,
         options.values_mode,
-        options.render,
+        Pipeline {
+            options: options.render,
+            post_renderer: options.post_renderer,
+        },
     )
     .await?;
     let new_revision = NewRevision {
@@ -167,7 +175,7 @@ pub async fn prepare_upgrade(
     chart_path: &Path,
     sources: &[ValueSource],
     mode: ValuesMode,
-    render: RenderOptions,
+    pipeline: Pipeline<'_>,
 ) -> anyhow::Result<PreparedUpgrade> {
     let latest = history.latest().expect("an installed release has history");
     let current = history.deployed().unwrap_or(latest);
@@ -185,7 +193,7 @@ pub async fn prepare_upgrade(
         }
     };
     let RenderedRelease { values, rendered } =
-        render_resolved_with(&chart, values, &release, &capabilities, render)
+        render_resolved_with(&chart, values, &release, &capabilities, pipeline)
             .with_context(|| format!("rendering chart \"{}\"", chart.metadata.name))?;
     Ok(PreparedUpgrade {
         catalog,

@@ -17,7 +17,7 @@ use super::{Outcome, block_on, chart_release, open_release_session, open_session
 
 pub fn run(global: &GlobalArgs, command: DiffCommand) -> anyhow::Result<Outcome> {
     match command {
-        DiffCommand::Upgrade(args) => upgrade(global, args),
+        DiffCommand::Upgrade(args) => upgrade(global, *args),
         DiffCommand::Rollback(args) => rollback(global, args),
     }
 }
@@ -25,6 +25,7 @@ pub fn run(global: &GlobalArgs, command: DiffCommand) -> anyhow::Result<Outcome>
 fn upgrade(global: &GlobalArgs, args: DiffUpgradeArgs) -> anyhow::Result<Outcome> {
     let workspace = Workspace::current()?;
     let target = chart_release(global, &workspace, args.name, args.chart, &args.values)?;
+    let post_renderer = super::post_renderer(&args.post_renderer);
     let report = block_on(async {
         let session = open_session(global, &workspace, target.selection).await?;
         let options = DiffUpgradeOptions {
@@ -34,6 +35,7 @@ fn upgrade(global: &GlobalArgs, args: DiffUpgradeArgs) -> anyhow::Result<Outcome
             render: RenderOptions {
                 max_output: args.output_limit.max_output,
             },
+            post_renderer: post_renderer.as_ref(),
             values_mode: ValuesMode::from_reuse_flag(args.reuse_values),
             take_ownership: args.take_ownership,
         };

@@ -124,6 +124,7 @@ pub(crate) mod tests {
             resources: Vec::new(),
             kept_resources: Vec::new(),
             rollback_of: None,
+            hooks: Vec::new(),
         }
     }
 

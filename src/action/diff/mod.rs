@@ -16,6 +16,7 @@ use std::path::Path;
 use anyhow::bail;
 use serde_json::Value;
 
+use super::render_release::Pipeline;
 use super::rollback::{rollback_target, target_manifests};
 use super::session::Session;
 use super::upgrade::{ValuesMode, prepare_upgrade};
@@ -34,6 +35,8 @@ pub struct DiffUpgradeOptions<'a> {
     pub sources: &'a [ValueSource],
     /// How far rendering may go (`--max-output`).
     pub render: crate::render::RenderOptions,
+    /// Rewrites the rendered manifests, as `rchart upgrade --post-renderer` would.
+    pub post_renderer: Option<&'a crate::render::post_render::PostRenderer>,
     pub values_mode: ValuesMode,
     /// Compare as `rchart upgrade --take-ownership` would apply: objects that belong to
     /// no release or another one are shown as adopted instead of stopping the diff.
@@ -134,7 +137,10 @@ pub async fn diff_upgrade(
         options.chart,
         options.sources,
         options.values_mode,
-        options.render,
+        Pipeline {
+            options: options.render,
+            post_renderer: options.post_renderer,
+        },
     )
     .await?;
     let (mut catalog, revision, rendered) = (
