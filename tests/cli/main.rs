@@ -21,5 +21,6 @@ mod secrets_in_errors;
 mod store;
 mod support;
 mod template;
+mod test_command;
 mod unlock;
 mod wait;
