@@ -50,14 +50,24 @@ pub struct HookOptions {
     pub timeout: Duration,
 }
 
-/// A revision's hooks, resolved and stamped for the cluster, in the record's order.
+/// Hooks of a revision, resolved and stamped for the cluster.
 #[derive(Debug, Default)]
 pub struct PlannedHooks {
     pub hooks: Vec<Hook>,
     pub planned: Vec<Planned>,
+    /// Where each hook is among the record's hooks (all of them, in order, unless
+    /// [`PlannedHooks::recorded_at`] says otherwise).
+    pub in_record: Vec<usize>,
 }
 
 impl PlannedHooks {
+    /// Says where each hook is among the record's hooks, when only some were planned.
+    pub fn recorded_at(mut self, indices: Vec<usize>) -> Self {
+        assert_eq!(indices.len(), self.hooks.len(), "one index per hook");
+        self.in_record = indices;
+        self
+    }
+
     /// What the record keeps of each hook, not run yet.
     pub fn records(&self) -> Vec<HookRecord> {
         self.hooks
@@ -136,13 +146,18 @@ pub async fn plan_hooks(
     if let Some(chart) = chart {
         check_planned_namespaces(chart, owner.namespace, &manifests, &planned)?;
     }
-    Ok(PlannedHooks { hooks, planned })
+    let in_record = (0..hooks.len()).collect();
+    Ok(PlannedHooks {
+        hooks,
+        planned,
+        in_record,
+    })
 }
 
 /// How one hook ran.
 #[derive(Debug, Clone)]
 pub struct HookResult {
-    /// Its index among the revision's hooks.
+    /// Its index among the planned hooks.
     pub index: usize,
     pub resource: ResourceId,
     pub phase: HookPhase,
@@ -163,7 +178,7 @@ pub struct RunSettings {
     pub keep_going: bool,
     /// Read the whole log of every hook's Pods (`rchart test --logs`).
     pub all_logs: bool,
-    /// Run only these hooks (by index); `None`: all of the event.
+    /// Run only these hooks (by index among the planned ones); `None`: all of the event.
     pub only: Option<Vec<usize>>,
 }
 
@@ -402,7 +417,7 @@ impl<'a> Runner<'a> {
             }
         }
         for &index in uids.keys() {
-            stored.record.hooks[index].last_run = Some(HookRun {
+            stored.record.hooks[self.hooks.in_record[index]].last_run = Some(HookRun {
                 phase: HookPhase::Running,
                 started: started.clone(),
                 completed: None,
@@ -568,7 +583,7 @@ impl<'a> Runner<'a> {
         results: &[HookResult],
     ) -> anyhow::Result<()> {
         for result in results {
-            stored.record.hooks[result.index].last_run = Some(HookRun {
+            stored.record.hooks[self.hooks.in_record[result.index]].last_run = Some(HookRun {
                 phase: result.phase,
                 started: result.started.clone(),
                 completed: result.completed.clone(),

@@ -10,14 +10,16 @@
 //! the records, or keep them marked uninstalled; release the lock. A failed `post-delete`
 //! hook still ends with the release uninstalled, and is then reported as the error.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::bail;
 
 use super::hooks::{HookOptions, HooksFailed, Runner, plan_hooks, recorded_hooks};
 use super::session::Session;
-use crate::cluster::{Catalog, Owner, delete_owned};
-use crate::release::{History, Need, Status, StoredRelease, Timestamp, UnreadableRecord};
+use crate::cluster::{Catalog, Owner, RESOURCE_POLICY_ANNOTATION, delete_owned};
+use crate::release::{
+    History, HookRecord, Need, ReleaseRecord, Status, StoredRelease, Timestamp, UnreadableRecord,
+};
 use crate::render::{HookEvent, ResourceId};
 
 pub struct UninstallOptions<'a> {
@@ -98,11 +100,23 @@ pub(super) async fn uninstall_unlocked(
         catalog
             .resolve_groups(&session.cluster, api_versions)
             .await?;
+        // Only the hooks that run are planned: a hook of another event whose kind the
+        // cluster no longer serves must not stand in the way of an uninstall.
         let record = &uninstalling.record;
-        let hooks = recorded_hooks(&record.chart.name, &record.hooks)?;
-        let hooks = plan_hooks(session, &mut catalog, hooks, owner, None).await?;
+        let running: Vec<usize> = (0..record.hooks.len())
+            .filter(|_| options.hooks.run)
+            .filter(|&i| {
+                let events = &record.hooks[i].events;
+                events.contains(&HookEvent::PreDelete) || events.contains(&HookEvent::PostDelete)
+            })
+            .collect();
+        let chosen: Vec<HookRecord> = running.iter().map(|&i| record.hooks[i].clone()).collect();
+        let hooks = recorded_hooks(&record.chart.name, &chosen)?;
+        let hooks = plan_hooks(session, &mut catalog, hooks, owner, None)
+            .await?
+            .recorded_at(running);
         let runner = Runner::new(session, &catalog, owner, &hooks, options.hooks.timeout);
-        let run_hooks = options.hooks.run && !hooks.hooks.is_empty();
+        let run_hooks = !hooks.hooks.is_empty();
         if run_hooks {
             runner
                 .run_or_fail(HookEvent::PreDelete, &mut uninstalling)
@@ -116,7 +130,8 @@ pub(super) async fn uninstall_unlocked(
         {
             post_delete_failure = Some(error);
         }
-        let (leftovers, kept) = leftover_hooks(session, &mut catalog, &history, owner).await?;
+        let (leftovers, kept) =
+            leftover_hooks(session, &mut catalog, &history, &uninstalling.record).await?;
         let cleaned = delete_owned(&session.cluster, &catalog, &leftovers, owner).await?;
         deleted.deleted.extend(cleaned.deleted);
         deleted.foreign.extend(cleaned.foreign);
@@ -192,14 +207,15 @@ pub(super) async fn uninstall_unlocked(
     })
 }
 
-/// The hook objects the release's revisions may have left (since its last uninstall),
-/// to delete, and those of them kept by policy (`rchart.io/resource-policy: keep`, and
-/// CRDs). The newest revision's hook of an object decides.
+/// The hook objects the release's revisions may have left (the hooks that ran since its
+/// last uninstall), to delete, and those of them kept by policy (`rchart.io/resource-policy: keep`, and
+/// CRDs). The newest revision's hook of an object decides. Objects of kinds the cluster
+/// no longer serves are gone already ([`delete_owned`] says so).
 async fn leftover_hooks(
     session: &Session,
     catalog: &mut Catalog,
     history: &History,
-    owner: Owner<'_>,
+    latest: &ReleaseRecord,
 ) -> anyhow::Result<(Vec<ResourceId>, Vec<ResourceId>)> {
     let after_uninstall = history
         .revisions
@@ -207,30 +223,57 @@ async fn leftover_hooks(
         .rposition(|r| r.record.status == Status::Uninstalled)
         .map_or(0, |index| index + 1);
     let mut newest = BTreeMap::new();
-    for stored in &history.revisions[after_uninstall..] {
-        let record = &stored.record;
-        for hook in recorded_hooks(&record.chart.name, &record.hooks)? {
-            let id = &hook.manifest.id;
-            let key = (
-                id.group().to_string(),
-                id.kind.clone(),
-                id.namespace.clone(),
-                id.name.clone(),
-            );
-            newest.insert(key, hook);
+    let mut ran = BTreeSet::new();
+    // The latest revision as it is now: this uninstall's hooks ran in it.
+    let earlier = history.revisions[after_uninstall..]
+        .iter()
+        .map(|stored| &stored.record)
+        .filter(|record| record.revision != latest.revision);
+    for record in earlier.chain([latest]) {
+        for hook in &record.hooks {
+            let key = hook.resource.object_key();
+            if hook.last_run.is_some() {
+                ran.insert(key);
+            }
+            newest.insert(key, (&record.chart.name, hook));
         }
     }
-    let planned = plan_hooks(
-        session,
-        catalog,
-        newest.into_values().collect(),
-        owner,
-        None,
-    )
-    .await?;
-    let (kept, leftovers): (Vec<_>, Vec<_>) = planned.planned.into_iter().partition(|p| p.keep);
-    let ids = |planned: Vec<crate::cluster::Planned>| planned.into_iter().map(|p| p.id).collect();
-    Ok((ids(leftovers), ids(kept)))
+    // A hook no revision records a run of left nothing to delete.
+    newest.retain(|key, _| ran.contains(key));
+    let api_versions = newest
+        .values()
+        .map(|(_, hook)| hook.resource.api_version.as_str());
+    catalog
+        .resolve_groups(&session.cluster, api_versions)
+        .await?;
+    let mut leftovers = Vec::new();
+    let mut kept = Vec::new();
+    for (chart, hook) in newest.into_values() {
+        if is_kept(chart, hook) {
+            kept.push(hook.resource.clone());
+        } else {
+            leftovers.push(hook.resource.clone());
+        }
+    }
+    Ok((leftovers, kept))
+}
+
+/// Whether a recorded hook's object is kept by policy: a CRD, or annotated
+/// `rchart.io/resource-policy: keep`. One whose manifest cannot be read is not.
+fn is_kept(chart: &str, hook: &HookRecord) -> bool {
+    if hook.resource.kind == "CustomResourceDefinition" {
+        return true;
+    }
+    let object = recorded_hooks(chart, std::slice::from_ref(hook))
+        .ok()
+        .and_then(|hooks| hooks.into_iter().next())
+        .and_then(|hook| hook.manifest.object().ok());
+    object
+        .as_ref()
+        .and_then(|o| o.pointer("/metadata/annotations"))
+        .and_then(|a| a.get(RESOURCE_POLICY_ANNOTATION))
+        .and_then(|v| v.as_str())
+        == Some("keep")
 }
 
 /// Deletes every record of the release, the unreadable ones too.

@@ -10,9 +10,9 @@ use std::fmt;
 
 pub use apply::{
     ApplyOptions, ApplyResult, Deleted, FIELD_MANAGER, LiveTarget, Owner, Planned,
-    RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION, apply_all, created_namespaces,
-    delete_and_await, delete_owned, dry_run_all, fetch_live, fetch_metadata, foreign_objects,
-    get_live, is_owned_by, plan,
+    RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION, RESOURCE_POLICY_ANNOTATION, apply_all,
+    created_namespaces, delete_and_await, delete_owned, dry_run_all, fetch_live, fetch_metadata,
+    foreign_objects, get_live, is_owned_by, plan,
 };
 pub use catalog::{Catalog, KindInfo, groups_of, split_api_version};
 pub use connect::{Cluster, ConnectOptions, DEFAULT_CONCURRENCY, connect};
