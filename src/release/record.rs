@@ -100,8 +100,8 @@ pub enum HookPhase {
     Running,
     Succeeded,
     Failed,
-    /// It was still running when the operation stopped waiting for it (another hook of
-    /// its weight failed).
+    /// It was running when the operation stopped (interrupted, or its lock taken over):
+    /// how it ended was not seen.
     Unknown,
 }
 

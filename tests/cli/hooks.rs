@@ -732,3 +732,102 @@ fn a_chart_without_hooks_sends_no_request_about_them() {
         .collect();
     assert!(about_runs.is_empty(), "{about_runs:#?}");
 }
+
+#[test]
+fn an_interrupted_hook_leaves_its_revision_failed_and_its_run_unknown() {
+    let cluster = TestCluster::start();
+    let chart = installed_with_job(&cluster, "migrate", "pre-upgrade");
+    cluster
+        .server
+        .add_run_rule(RunRule::job("migrate", Run::succeeding().held()));
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_rchart"))
+        .args(["upgrade", "hk", chart.path(), "-n", NS])
+        .env("KUBECONFIG", cluster.server.kubeconfig_path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The hook runs once the record says so.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while cluster.records(NS).len() < 2 || phase(&hooks(&cluster, Some(2)), "migrate") != "Running"
+    {
+        assert!(std::time::Instant::now() < deadline, "the hook never ran");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
+
+    assert_eq!(
+        history(&cluster)[1],
+        (
+            "failed".to_string(),
+            "Interrupted by SIGINT before it finished".to_string()
+        )
+    );
+    let recorded = hooks(&cluster, Some(2));
+    let (_, migrate) = recorded.iter().find(|(n, _)| n == "migrate").unwrap();
+    assert_eq!(migrate["lastRun"]["phase"], "Unknown");
+    assert_eq!(
+        migrate["lastRun"]["message"],
+        "the operation stopped before it ended"
+    );
+    assert!(cluster.names("leases", NS).is_empty());
+    cluster.server.finish_run("Job", NS, "migrate");
+}
+
+#[test]
+fn template_prints_hooks_last_and_a_dry_run_checks_the_hooks_it_would_run() {
+    let chart = HookChart::new(&[
+        settings(),
+        (
+            "hooks.yaml",
+            documents(&[
+                job("migrate", &[("rchart.io/hook", "pre-install")]),
+                pod("smoke", &[("rchart.io/hook", "test")]),
+            ]),
+        ),
+    ]);
+    let template = |extra: &[&str]| {
+        let output = crate::support::rchart()
+            .args(["template", "hk", chart.path(), "-n", NS])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr_of(&output));
+        crate::support::stdout_of(&output)
+    };
+    let names = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|line| line.strip_prefix("  name: "))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(names(&template(&[])), ["settings", "smoke", "migrate"]);
+    assert_eq!(names(&template(&["--skip-tests"])), ["settings", "migrate"]);
+    assert_eq!(names(&template(&["--no-hooks"])), ["settings"]);
+
+    let cluster = TestCluster::start();
+    cluster.create_namespace(NS);
+    cluster.server.clear_requests();
+    let printed = cluster.run(&["install", "hk", chart.path(), "-n", NS, "--dry-run"]);
+    assert_eq!(printed, template(&[]));
+    let checked: Vec<String> = cluster
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PATCH" && r.query_param("dryRun").as_deref() == Some("All"))
+        .map(|r| r.path.rsplit('/').next().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        checked.len(),
+        2,
+        "the object and the pre-install hook, not the test: {checked:?}"
+    );
+    assert!(checked.contains(&"migrate".to_string()), "{checked:?}");
+    assert!(cluster.names("jobs", NS).is_empty() && cluster.records(NS).is_empty());
+}
