@@ -110,10 +110,16 @@ pub fn recorded_hooks(chart_name: &str, records: &[HookRecord]) -> anyhow::Resul
                 "---\n# Source: {chart_name}/{}\n{}\n",
                 record.source, record.manifest
             );
-            let manifest = parse_multi_document(chart_name, &text)
-                .ok()
-                .and_then(|mut manifests| (manifests.len() == 1).then(|| manifests.remove(0)))
-                .with_context(|| format!("reading the recorded hook {} back", record.resource))?;
+            let reading = || format!("reading the recorded hook {} back", record.resource);
+            let mut manifests = parse_multi_document(chart_name, &text).with_context(reading)?;
+            if manifests.len() != 1 {
+                anyhow::bail!(
+                    "{}: it holds {} objects, not one",
+                    reading(),
+                    manifests.len()
+                );
+            }
+            let manifest = manifests.remove(0);
             Ok(Hook {
                 manifest,
                 events: record.events.clone(),
