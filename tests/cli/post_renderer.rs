@@ -215,46 +215,37 @@ fn output_that_is_not_manifests_is_refused() {
         stderr_of(&output)
     };
 
-    let broken = script(
-        dir.path(),
-        "broken.sh",
-        "cat >/dev/null\nprintf 'apiVersion: v1\\nkind: [ConfigMap\\n'",
-    );
-    let stderr = template(&broken, &[]);
-    assert!(
-        stderr.contains("printed manifests rchart cannot use, so nothing was changed: post-renderer output: rendered output is not valid YAML at line 2"),
-        "{stderr}"
-    );
-
-    let silent = script(dir.path(), "silent.sh", "cat >/dev/null");
-    let stderr = template(&silent, &[]);
-    assert!(
-        stderr.contains("printed nothing for 3 rendered objects, so nothing was changed"),
-        "{stderr}"
-    );
-
-    let chatty = script(
-        dir.path(),
-        "chatty.sh",
-        "cat\nyes 'filler: text' | head -c 200000",
-    );
-    let stderr = template(&chatty, &["--max-output", "64KiB"]);
-    assert!(
-        stderr.contains("printed more than 64KiB, so it was stopped and nothing was changed; raise the limit with --max-output"),
-        "{stderr}"
-    );
-
+    // (script, its body, extra flags, what the error says)
+    let cases: [(&str, &str, &[&str], &str); 4] = [
+        (
+            "broken.sh",
+            "cat >/dev/null\nprintf 'apiVersion: v1\\nkind: [ConfigMap\\n'",
+            &[],
+            "printed manifests rchart cannot use, so nothing was changed: post-renderer output: rendered output is not valid YAML at line 2",
+        ),
+        (
+            "silent.sh",
+            "cat >/dev/null",
+            &[],
+            "printed nothing for 3 rendered objects, so nothing was changed",
+        ),
+        (
+            "chatty.sh",
+            "cat\nyes 'filler: text' | head -c 200000",
+            &["--max-output", "64KiB"],
+            "printed more than 64KiB, so it was stopped and nothing was changed; raise the limit with --max-output",
+        ),
+        (
+            "twice.sh",
+            "cat\ncat <<EOF\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\nEOF",
+            &[],
+            "ConfigMap settings is rendered twice, by templates/settings.yaml and by post-renderer output",
+        ),
+    ];
+    for (name, body, extra, expected) in cases {
+        let stderr = template(&script(dir.path(), name, body), extra);
+        assert!(stderr.contains(expected), "{name}: {stderr}");
+    }
     let stderr = template(&dir.path().join("missing"), &[]);
     assert!(stderr.contains("missing: cannot run it: "), "{stderr}");
-
-    let twice = script(
-        dir.path(),
-        "twice.sh",
-        "cat\ncat <<EOF\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\nEOF",
-    );
-    let stderr = template(&twice, &[]);
-    assert!(
-        stderr.contains("ConfigMap settings is rendered twice, by templates/settings.yaml and by post-renderer output"),
-        "{stderr}"
-    );
 }
