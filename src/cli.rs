@@ -82,6 +82,10 @@ pub enum Command {
     Upgrade(UpgradeArgs),
     /// Roll a release back to an earlier revision (as a new revision)
     Rollback(RollbackArgs),
+    /// Run the test hooks of a release's deployed revision
+    ///
+    /// Exit code 0: every test passed; 1: a test failed, or an error
+    Test(TestArgs),
     /// Delete a release's objects and records
     Uninstall(UninstallArgs),
     /// Remove a release's lock left by an operation that is gone, instead of waiting
@@ -183,8 +187,16 @@ pub struct TemplateArgs {
     /// Render as an upgrade rather than an install (sets release.is_upgrade)
     #[arg(long)]
     pub is_upgrade: bool,
+    /// Leave the hooks out (they are printed after the other manifests)
+    #[arg(long)]
+    pub no_hooks: bool,
+    /// Leave the test hooks out
+    #[arg(long)]
+    pub skip_tests: bool,
     #[command(flatten)]
     pub output_limit: OutputLimitArgs,
+    #[command(flatten)]
+    pub post_renderer: PostRendererArgs,
 }
 
 #[derive(Debug, Args)]
@@ -373,8 +385,32 @@ pub struct DeployArgs {
     /// neither the chart renders nor the namespace holds
     #[arg(long)]
     pub strict_refs: bool,
+    /// Do not run the chart's hooks (they are still recorded, and tests still run with
+    /// `rchart test`)
+    #[arg(long)]
+    pub no_hooks: bool,
     #[command(flatten)]
     pub output_limit: OutputLimitArgs,
+    #[command(flatten)]
+    pub post_renderer: PostRendererArgs,
+}
+
+/// An executable that rewrites the rendered manifests, for every command that renders
+/// for a release.
+#[derive(Debug, Args)]
+pub struct PostRendererArgs {
+    /// An executable that reads the rendered manifests (hooks included) on stdin and
+    /// prints the manifests to use on stdout, e.g. a script running kustomize
+    #[arg(long, value_name = "PATH")]
+    pub post_renderer: Option<PathBuf>,
+    /// An argument for --post-renderer (repeatable, in order)
+    #[arg(
+        long = "post-renderer-args",
+        value_name = "ARG",
+        requires = "post_renderer",
+        allow_hyphen_values = true
+    )]
+    pub post_renderer_args: Vec<String>,
 }
 
 /// Where rendering stops, for every command that renders.
@@ -400,7 +436,8 @@ pub struct WaitArgs {
     /// Wait until every workload is ready (Deployments available, Jobs complete, PVCs bound)
     #[arg(long)]
     pub wait: bool,
-    /// How long --wait waits before the operation fails
+    /// How long --wait waits, and how long the hooks of each event may take, before the
+    /// operation fails
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::cluster::wait::parse_timeout)]
     pub timeout: Duration,
     /// On failure, roll an upgrade back to the last deployed revision, or delete what an
@@ -469,9 +506,13 @@ pub struct RollbackArgs {
     /// Wait until every workload is ready
     #[arg(long)]
     pub wait: bool,
-    /// How long --wait waits before the rollback fails
+    /// How long --wait waits, and how long the hooks of each event may take, before the
+    /// rollback fails
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::cluster::wait::parse_timeout)]
     pub timeout: Duration,
+    /// Do not run the pre-rollback and post-rollback hooks
+    #[arg(long)]
+    pub no_hooks: bool,
     #[command(flatten)]
     pub history: HistoryMaxArgs,
 }
@@ -487,6 +528,30 @@ pub struct UninstallArgs {
     /// Description recorded with --keep-history
     #[arg(long, value_name = "TEXT")]
     pub description: Option<String>,
+    /// Do not run the pre-delete and post-delete hooks (the objects earlier hooks left
+    /// are still deleted)
+    #[arg(long)]
+    pub no_hooks: bool,
+    /// How long the hooks of each event may take before the uninstall fails
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::cluster::wait::parse_timeout)]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = DEFAULTS_HELP)]
+pub struct TestArgs {
+    /// Release name
+    pub name: Option<String>,
+    /// Print the log of each test's Pods (a Job's Pods too)
+    #[arg(long)]
+    pub logs: bool,
+    /// Run only the tests named so (name=NAME), or all but them (!name=NAME); repeatable,
+    /// or comma-separated
+    #[arg(long, value_name = "name=NAME", value_delimiter = ',')]
+    pub filter: Vec<String>,
+    /// How long the tests may take together
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::cluster::wait::parse_timeout)]
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Args)]
@@ -537,6 +602,8 @@ pub enum GetCommand {
     Manifest(GetArgs),
     /// The notes of a revision
     Notes(GetArgs),
+    /// The hooks of a revision and how each last ran; -o yaml prints their manifests
+    Hooks(GetArgs),
 }
 
 #[derive(Debug, Args)]
@@ -592,6 +659,8 @@ pub struct DiffUpgradeArgs {
     pub output: DiffOutputArgs,
     #[command(flatten)]
     pub output_limit: OutputLimitArgs,
+    #[command(flatten)]
+    pub post_renderer: PostRendererArgs,
 }
 
 #[derive(Debug, Args)]

@@ -6,17 +6,20 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::builder::BoolishValueParser;
-use clap::{ArgAction, Parser};
+use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::logging::{LogFormat, LogLevel};
 
 /// A routed HTTP server whose routes come from a YAML file that is reloaded when it changes.
 #[derive(Debug, Parser)]
-#[command(name = "multiroute", version)]
+#[command(name = "multiroute", version, subcommand_negates_reqs = true)]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// YAML file with the route table, e.g. a ConfigMap volume's `config.yml`
-    #[arg(long, env = "MULTIROUTE_CONFIG", value_name = "FILE")]
-    pub config: PathBuf,
+    #[arg(long, env = "MULTIROUTE_CONFIG", value_name = "FILE", required = true)]
+    pub config: Option<PathBuf>,
 
     /// Address and port to listen on
     #[arg(
@@ -77,4 +80,32 @@ pub struct Cli {
     /// Threads that answer requests [default: the CPUs available to the process]
     #[arg(long, env = "MULTIROUTE_WORKERS", value_name = "N")]
     pub workers: Option<NonZeroUsize>,
+}
+
+/// What else the binary does besides serving.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ask a running server for each URL, and check that it answers 200 with exactly the
+    /// text expected (the chart's test hook): `check URL --expect TEXT [URL --expect TEXT]...`
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A URL to ask, http://HOST[:PORT]/PATH, each followed by its --expect
+    #[arg(required = true, value_name = "URL")]
+    pub urls: Vec<String>,
+
+    /// The body the URL before it must answer with, exactly
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+    pub expect: Vec<String>,
+
+    /// How long to keep asking a URL that does not answer yet (no connection, or a 5xx)
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "10s",
+        value_parser = humantime::parse_duration
+    )]
+    pub timeout: Duration,
 }

@@ -1,9 +1,11 @@
 //! `multiroute`: a routed HTTP server whose routes come from a hot-reloaded YAML config.
+//! `multiroute check` asks a running one for URLs and checks the answers ([`check`]).
 //!
 //! Exit codes: 0 after a clean shutdown, 1 when the server cannot start (bad config, port in
 //! use), 2 for invalid arguments.
 
 mod app;
+mod check;
 mod cli;
 mod config;
 mod listener;
@@ -19,12 +21,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::app::App;
-use crate::cli::Cli;
+use crate::cli::{Cli, Command};
 use crate::config::ConfigError;
 use crate::metrics::Metrics;
 use crate::reload::Reloader;
@@ -50,7 +52,24 @@ enum Failure {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+    if let Some(Command::Check(args)) = &cli.command {
+        let check = matches
+            .subcommand_matches("check")
+            .expect("the check subcommand was given");
+        let at = |id: &str, values: &[String]| -> Vec<(usize, String)> {
+            let indices = check.indices_of(id).into_iter().flatten();
+            indices.zip(values.iter().cloned()).collect()
+        };
+        let expectations = check::pair(&at("urls", &args.urls), &at("expect", &args.expect))
+            .unwrap_or_else(|message| {
+                Cli::command()
+                    .error(clap::error::ErrorKind::ArgumentConflict, message)
+                    .exit()
+            });
+        return check::run(&expectations, args.timeout);
+    }
     logging::init(cli.log_format, cli.log_level);
     match start(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -79,7 +98,8 @@ fn start(cli: Cli) -> Result<(), Failure> {
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
-    let (config, content) = config::load(&cli.config)?;
+    let config_path = cli.config.clone().expect("--config is required to serve");
+    let (config, content) = config::load(&config_path)?;
 
     let metrics = Metrics::default();
     let routes = RouteTable::build(&config, &metrics);
@@ -88,7 +108,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
 
     let stop_signals = StopSignals::install().map_err(Failure::Signals)?;
     let hangups = signal(SignalKind::hangup()).map_err(Failure::Signals)?;
-    let reloader = Arc::new(Reloader::new(cli.config.clone(), Arc::clone(&app), content));
+    let reloader = Arc::new(Reloader::new(
+        config_path.clone(),
+        Arc::clone(&app),
+        content,
+    ));
     reload::spawn_on_sighup(Arc::clone(&reloader), hangups);
     if !cli.reload_interval.is_zero() {
         reload::spawn_polling(reloader, cli.reload_interval);
@@ -106,7 +130,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     })?;
     tracing::info!(
         addr = %addr,
-        config = %cli.config.display(),
+        config = %config_path.display(),
         routes = config.routes.len(),
         db_pass_set,
         access_log = cli.access_log,

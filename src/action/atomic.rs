@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 
 use super::deploy::{DeployOptions, error_text};
+use super::hooks::HookOptions;
 use super::rollback::{RollbackOptions, rollback_unlocked};
 use super::session::Session;
 use super::uninstall::{UninstallOptions, uninstall_unlocked};
@@ -14,9 +15,12 @@ use crate::release::Status;
 /// How to undo a failed operation.
 #[derive(Debug, Clone, Copy)]
 pub struct AtomicOptions {
-    /// How long the rollback that undoes a failed upgrade waits for its workloads.
+    /// How long the rollback that undoes a failed upgrade waits for its workloads, and
+    /// the hooks of each event of the undoing operation may take.
     pub timeout: Duration,
     pub history_max: usize,
+    /// Run the hooks of the undoing operation (rollback, or delete); not with `--no-hooks`.
+    pub hooks: bool,
 }
 
 /// Runs `operation` (with the release's lock held); with `atomic`, a failure is undone
@@ -82,6 +86,10 @@ async fn undo_failed(
         return Ok(None);
     };
     let failed_revision = failed.record.revision;
+    let hooks = HookOptions {
+        run: atomic.hooks,
+        timeout: atomic.timeout,
+    };
     match before.deployed {
         Some(target) => {
             let options = RollbackOptions {
@@ -95,6 +103,7 @@ async fn undo_failed(
                     wait: Some(atomic.timeout),
                     force_conflicts: false,
                     strict_refs: false,
+                    hooks,
                 },
             };
             let record = rollback_unlocked(session, &options).await?;
@@ -110,6 +119,7 @@ async fn undo_failed(
                 name,
                 keep_history: true,
                 description: Some(&description),
+                hooks,
             };
             uninstall_unlocked(session, &options).await?;
             Ok(Some(format!(

@@ -1,23 +1,28 @@
 //! Putting a new revision in place, shared by install, upgrade and rollback:
-//! check ownership, record the revision as pending, apply, prune, then mark it deployed
-//! (and its predecessor superseded) or failed.
+//! check ownership (of the hooks that will run too), have the server check every object
+//! and every new hook in a dry run, record the revision as pending, run the `pre-*` hooks,
+//! apply, prune, wait if asked, run the `post-*` hooks, then mark it deployed (and its
+//! predecessor superseded) or failed. Hooks are in the record, never in the inventory:
+//! pruning leaves them alone ([`super::hooks`]).
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use super::hooks::{HookOptions, HooksFailed, PlannedHooks, Runner, plan_hooks};
 use super::preflight::check_references;
-use super::scope::{Scope, check_namespaces};
+use super::scope::check_planned_namespaces;
 use super::session::Session;
 use crate::chart::{Chart, Metadata, package};
 use crate::cluster::{
     ApplyOptions, Catalog, Cluster, ClusterError, Owner, Planned, WaitTarget, apply_all,
-    delete_owned, dry_run_all, fetch_metadata, foreign_objects, plan, wait_until_ready,
+    created_namespaces, delete_owned, dry_run_all, fetch_metadata, foreign_objects, plan,
+    wait_until_ready,
 };
 use crate::oci::ChartOrigin;
 use crate::release::{History, LiveInventory, ReleaseRecord, Status, Timestamp};
-use crate::render::{Manifest, Rendered, ResourceId, to_multi_document};
+use crate::render::{Hook, HookEvent, Manifest, Rendered, ResourceId, to_multi_document};
 use crate::values::ResolvedValues;
 
 /// How a deployment should behave, from the command line.
@@ -36,6 +41,8 @@ pub struct DeployOptions {
     /// A Secret or ConfigMap a workload refers to, that neither the chart renders nor the
     /// namespace holds, is an error rather than a warning (install and upgrade).
     pub strict_refs: bool,
+    /// Whether the operation's hooks run, and how long those of each event may take.
+    pub hooks: HookOptions,
 }
 
 /// A chart rendered for a new revision: what install and upgrade record and deploy.
@@ -86,18 +93,30 @@ impl ChartRevision {
             resources: Vec::new(),
             kept_resources: Vec::new(),
             rollback_of: None,
+            hooks: Vec::new(),
         })
     }
 
-    /// The rendered manifests, as `rchart template` prints them.
+    /// The rendered manifests without the hooks: what the record keeps as its manifest.
     pub fn manifest(&self) -> String {
         to_multi_document(&self.chart.metadata.name, &self.rendered.manifests)
+    }
+
+    /// The rendered manifests, then the hooks, as `rchart template` prints them.
+    pub fn printed(&self) -> String {
+        let hooks: Vec<Manifest> = self
+            .rendered
+            .hooks
+            .iter()
+            .map(|hook| hook.manifest.clone())
+            .collect();
+        self.manifest() + &to_multi_document(&self.chart.metadata.name, &hooks)
     }
 }
 
 /// What an install or upgrade did, for the command to print.
 pub struct Outcome {
-    /// The rendered manifests, as `rchart template` prints them.
+    /// The rendered manifests, then the hooks, as `rchart template` prints them.
     pub manifest: String,
     pub notes: Option<String>,
     /// The stored revision; `None` for a dry run.
@@ -116,13 +135,14 @@ pub async fn deploy_chart_revision(
 ) -> anyhow::Result<Outcome> {
     check_references(session, &content.rendered.manifests, options.strict_refs).await?;
     let record = content.record(revision, session.namespace())?;
-    let manifest = record.manifest.clone();
+    let manifest = content.printed();
     let notes = content.rendered.notes.clone();
     let pending = PendingRevision {
         session,
         catalog,
         record,
         manifests: content.rendered.manifests,
+        hooks: content.rendered.hooks,
         history,
         success_description,
     };
@@ -144,6 +164,7 @@ pub struct PendingRevision<'a> {
     /// The new revision, with status pending-*; its inventory is filled in here.
     pub record: ReleaseRecord,
     pub manifests: Vec<Manifest>,
+    pub hooks: Vec<Hook>,
     /// The release's history before this revision.
     pub history: &'a History,
     /// What the description says once the revision is deployed.
@@ -236,15 +257,7 @@ pub async fn plan_and_claim(
     learn_crds(catalog, manifests);
     let mut planned = plan(catalog, manifests, owner)?;
     if let Some(chart) = chart {
-        let scopes = manifests.iter().zip(&planned).map(|(manifest, planned)| {
-            let scope = if planned.kind.namespaced {
-                Scope::Namespaced
-            } else {
-                Scope::Cluster
-            };
-            (manifest, scope)
-        });
-        check_namespaces(chart, owner.namespace, scopes)?;
+        check_planned_namespaces(chart, owner.namespace, manifests, &planned)?;
     }
     let live = claim(session, &mut planned, owner, take_ownership).await?;
     Ok(Claimed {
@@ -256,16 +269,26 @@ pub async fn plan_and_claim(
 
 /// Has the server check every object with a dry-run apply before anything changes, and
 /// refuses with every rejection at once: a conflict with another field manager, an
-/// invalid field, an admission webhook's denial, a quota.
+/// invalid field, an admission webhook's denial, a quota. `new_hooks` are the hooks the
+/// operation runs whose objects do not exist: a hook whose last run's object is still
+/// there is deleted and created again, and cannot be checked against that old object
+/// (a Job's template cannot change), so it is checked when it is created.
 async fn preflight(
     cluster: &Cluster,
     planned: &[Planned],
     live: &[Option<ObjectMeta>],
+    new_hooks: &[Planned],
     force_conflicts: bool,
 ) -> Result<(), ClusterError> {
-    let rejected = dry_run_all(cluster, planned, force_conflicts, live)
-        .await
+    let absent = vec![None; new_hooks.len()];
+    let (objects, hooks) = futures_util::future::join(
+        dry_run_all(cluster, planned, force_conflicts, live),
+        dry_run_all(cluster, new_hooks, force_conflicts, &absent),
+    )
+    .await;
+    let rejected = objects
         .into_iter()
+        .chain(hooks)
         .flatten()
         .filter_map(Result::err)
         .collect();
@@ -285,6 +308,13 @@ pub async fn deploy(
         release: &pending.record.name,
         namespace: session.namespace(),
     };
+    // A rollback puts back what was recorded, as it was; the chart of an install or
+    // upgrade keeps its objects in the release namespace.
+    let scoped_by = pending
+        .record
+        .rollback_of
+        .is_none()
+        .then(|| pending.record.chart.clone());
     let Claimed {
         planned,
         live,
@@ -296,16 +326,33 @@ pub async fn deploy(
         pending.history,
         owner,
         options.take_ownership,
-        // A rollback puts back what was recorded, as it was.
-        pending
-            .record
-            .rollback_of
-            .is_none()
-            .then_some(&pending.record.chart),
+        scoped_by.as_ref(),
     )
     .await?;
+    let events = hook_events(pending.record.status);
+    let hooks = plan_hooks(
+        session,
+        pending.catalog,
+        std::mem::take(&mut pending.hooks),
+        owner,
+        scoped_by.as_ref(),
+    )
+    .await?;
+    let running = if options.hooks.run {
+        hooks.running_on(&events)
+    } else {
+        Vec::new()
+    };
+    let new_hooks = claim_hooks(session, &hooks, &running, &planned, &live, owner, options).await?;
     // Nothing is half-applied: whatever the server would refuse stops the operation here.
-    preflight(&session.cluster, &planned, &live, options.force_conflicts).await?;
+    preflight(
+        &session.cluster,
+        &planned,
+        &live,
+        &new_hooks,
+        options.force_conflicts,
+    )
+    .await?;
     if options.dry_run {
         return Ok(Deployed::DryRun);
     }
@@ -320,20 +367,36 @@ pub async fn deploy(
         .filter(|p| p.keep)
         .map(|p| p.id.clone())
         .collect();
-    let stored = store
+    pending.record.hooks = hooks.records();
+    let mut stored = store
         .create(&pending.record)
         .await
         .map_err(|e| session.explain(e))?;
     let revision = stored.record.revision;
 
-    let obsolete = obsolete(&previous, &planned);
+    // Hooks are never pruned as ordinary objects, also when one was ordinary before.
+    let mut obsolete = obsolete(&previous, &planned);
+    obsolete.retain(|id| !hooks.contains(id));
+    let catalog: &Catalog = pending.catalog;
+    let runner = Runner {
+        take_ownership: options.take_ownership,
+        force_conflicts: options.force_conflicts,
+        ..Runner::new(session, catalog, owner, &hooks, options.hooks.timeout)
+    };
+    let run_hooks = options.hooks.run && !hooks.hooks.is_empty();
     let outcome = async {
+        if run_hooks {
+            runner.run_or_fail(events[0], &mut stored).await?;
+        }
         apply_all(&session.cluster, &planned, apply_options).await?;
-        delete_owned(&session.cluster, pending.catalog, &obsolete, owner).await?;
+        delete_owned(&session.cluster, catalog, &obsolete, owner).await?;
         if let Some(timeout) = options.wait {
             let targets: Vec<WaitTarget> = planned.iter().map(WaitTarget::from).collect();
             let mut progress = session.reporter.wait_progress();
             wait_until_ready(&session.cluster, &targets, timeout, &mut *progress).await?;
+        }
+        if run_hooks {
+            runner.run_or_fail(events[1], &mut stored).await?;
         }
         anyhow::Ok(())
     }
@@ -353,7 +416,10 @@ pub async fn deploy(
         Ok(deployed) => deployed,
         Err(error) => {
             // The revision is not deployed, whether applying it or recording it failed.
-            let description = format!("{error:#}");
+            let description = match error.downcast_ref::<HooksFailed>() {
+                Some(failed) => failed.description(),
+                None => format!("{error:#}"),
+            };
             if let Err(record_error) = store.set_status(stored, Status::Failed, description).await {
                 session.reporter.error(&format!(
                     "revision {revision} could not be marked failed either: {}",
@@ -380,6 +446,54 @@ pub async fn deploy(
             .warn(&error_text(&session.explain_supersede(error))),
     }
     Ok(Deployed::Recorded(Box::new(deployed.record)))
+}
+
+/// The hook events around a revision of this status: install, upgrade or rollback.
+fn hook_events(status: Status) -> [HookEvent; 2] {
+    match status {
+        Status::PendingUpgrade => [HookEvent::PreUpgrade, HookEvent::PostUpgrade],
+        Status::PendingRollback => [HookEvent::PreRollback, HookEvent::PostRollback],
+        _ => [HookEvent::PreInstall, HookEvent::PostInstall],
+    }
+}
+
+/// Reads the objects of the hooks the operation runs (`running`) and refuses, with the
+/// ordinary objects' verdict, hooks whose objects belong to another release or to none,
+/// unless `take_ownership`. Answers the hooks whose objects do not exist, for the dry
+/// run to check; none are read when no hook runs.
+async fn claim_hooks(
+    session: &Session,
+    hooks: &PlannedHooks,
+    running: &[usize],
+    planned: &[Planned],
+    live: &[Option<ObjectMeta>],
+    owner: Owner<'_>,
+    options: DeployOptions,
+) -> anyhow::Result<Vec<Planned>> {
+    if running.is_empty() {
+        return Ok(Vec::new());
+    }
+    let targets: Vec<Planned> = running.iter().map(|&i| hooks.planned[i].clone()).collect();
+    let hooks_live = fetch_metadata(&session.cluster, &targets).await?;
+    let foreign = foreign_objects(&targets, &hooks_live, owner);
+    if !options.take_ownership && !foreign.is_empty() {
+        return Err(ClusterError::NotOurs(foreign).into());
+    }
+    // A namespace the chart creates does not exist for the dry run yet.
+    let created_namespaces = created_namespaces(planned, live);
+    Ok(targets
+        .into_iter()
+        .zip(hooks_live)
+        .filter(|(hook, live)| {
+            live.is_none()
+                && !hook
+                    .id
+                    .namespace
+                    .as_deref()
+                    .is_some_and(|ns| created_namespaces.contains(ns))
+        })
+        .map(|(hook, _)| hook)
+        .collect())
 }
 
 /// An error and its causes on one line, without the `error: ` a report starts with.

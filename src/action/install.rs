@@ -3,8 +3,9 @@
 //! An install runs, top to bottom: check the release name; unless it is a dry run,
 //! create the namespace if asked, take the release's lock and, with `--atomic`, note
 //! where the release stood; read the history (nothing may be installed or pending);
-//! discover the cluster; render the chart; deploy the revision ([`super::deploy`]); with
-//! `--atomic`, delete what a failed install created; release the lock.
+//! discover the cluster; render the chart (and post-render it); deploy the revision,
+//! `pre-install` and `post-install` hooks around it ([`super::deploy`]); with `--atomic`,
+//! delete what a failed install created; release the lock.
 
 use std::path::Path;
 
@@ -13,11 +14,12 @@ use anyhow::{Context, bail};
 use super::atomic::{self, AtomicOptions};
 pub use super::deploy::Outcome;
 use super::deploy::{ChartRevision, DeployOptions, NewRevision, deploy_chart_revision};
-use super::render_release::{RenderedRelease, render_release_with};
+use super::render_release::{Pipeline, RenderedRelease, render_release_with};
 use super::session::{Discovered, Session};
 use crate::chart::Chart;
 use crate::oci::ChartOrigin;
 use crate::release::{History, Need, Status, Timestamp};
+use crate::render::post_render::PostRenderer;
 use crate::render::{ReleaseInfo, RenderOptions};
 use crate::values::ValueSource;
 
@@ -27,6 +29,8 @@ pub struct InstallOptions<'a> {
     pub sources: &'a [ValueSource],
     /// How far rendering may go (`--max-output`).
     pub render: RenderOptions,
+    /// Rewrites the rendered manifests before anything else sees them.
+    pub post_renderer: Option<&'a PostRenderer>,
     /// Where an `oci://` chart came from, for the record.
     pub origin: Option<&'a ChartOrigin>,
     pub description: Option<&'a str>,
@@ -100,7 +104,10 @@ pub(super) async fn install_with(
         options.sources,
         &release,
         &capabilities,
-        options.render,
+        Pipeline {
+            options: options.render,
+            post_renderer: options.post_renderer,
+        },
     )
     .with_context(|| format!("rendering chart \"{}\"", chart.metadata.name))?;
     let new_revision = NewRevision {

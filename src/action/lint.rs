@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::render_release::render_release_with;
+use super::render_release::{Pipeline, render_release_with};
 use crate::chart::{Chart, VALUES_FILE};
 use crate::render::{Capabilities, Manifest, ReleaseInfo, RenderOptions};
 use crate::values::{self, ValueSource, Values};
@@ -85,7 +85,11 @@ pub fn lint(options: &LintOptions<'_>) -> Vec<Finding> {
         let render_options = RenderOptions {
             max_output: options.max_output,
         };
-        match render_release_with(&chart, &sources, &release, &capabilities, render_options) {
+        let pipeline = Pipeline {
+            options: render_options,
+            post_renderer: None,
+        };
+        match render_release_with(&chart, &sources, &release, &capabilities, pipeline) {
             Err(error) => {
                 findings.insert(error_finding(format!(
                     "{label}: {:#}",
@@ -94,8 +98,12 @@ pub fn lint(options: &LintOptions<'_>) -> Vec<Finding> {
             }
             Ok(_) if file.is_none() && !warn_for_defaults => {}
             Ok(result) => {
-                for manifest in &result.rendered.manifests {
-                    for warning in manifest_warnings(manifest, options.namespace, &committed) {
+                let rendered = &result.rendered;
+                let ordinary = rendered.manifests.iter().map(|m| (m, false));
+                let hooks = rendered.hooks.iter().map(|h| (&h.manifest, true));
+                for (manifest, hook) in ordinary.chain(hooks) {
+                    let warnings = manifest_warnings(manifest, hook, options.namespace, &committed);
+                    for warning in warnings {
                         findings.insert(warning_finding(warning));
                     }
                 }
@@ -119,8 +127,11 @@ fn warning_finding(message: String) -> Finding {
     }
 }
 
+/// What is risky about one object; a hook (`hook`) runs to completion, so it needs no
+/// probes.
 fn manifest_warnings(
     manifest: &Manifest,
+    hook: bool,
     namespace: &str,
     committed: &CommittedStrings,
 ) -> Vec<String> {
@@ -134,7 +145,7 @@ fn manifest_warnings(
         Err(error) => return vec![format!("{what}: {error}")],
     };
     if let Some(pod) = pod_spec(&object, &manifest.id.kind) {
-        let long_running = !matches!(manifest.id.kind.as_str(), "Job" | "CronJob");
+        let long_running = !hook && !matches!(manifest.id.kind.as_str(), "Job" | "CronJob");
         for (container, image) in containers(pod, &["initContainers", "containers"]) {
             if !image.contains("@sha256:") {
                 warnings.push(format!(

@@ -4,8 +4,10 @@ use anyhow::bail;
 use serde::Serialize;
 
 use super::session::Session;
-use crate::release::{Need, ReleaseRecord, Status, UnreadableRecord, list_releases};
-use crate::render::ResourceId;
+use crate::release::{
+    HookPhase, HookRecord, HookRun, Need, ReleaseRecord, Status, UnreadableRecord, list_releases,
+};
+use crate::render::{HookEvent, ResourceId};
 
 /// One line of `rchart history` or `rchart list`.
 #[derive(Debug, Clone, Serialize)]
@@ -51,8 +53,60 @@ pub struct StatusView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chart_origin: Option<crate::oci::ChartOrigin>,
     pub resources: Vec<ResourceId>,
+    /// The hooks operations run, and how each last ran.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<HookView>,
+    /// The tests (`test` hooks), and how each last ran with `rchart test`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<HookView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
+}
+
+/// A hook of a revision, without its manifest.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HookView {
+    pub resource: ResourceId,
+    pub events: Vec<HookEvent>,
+    pub weight: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<HookRun>,
+}
+
+impl From<&HookRecord> for HookView {
+    fn from(hook: &HookRecord) -> Self {
+        Self {
+            resource: hook.resource.clone(),
+            events: hook.events.clone(),
+            weight: hook.weight,
+            last_run: hook.last_run.clone(),
+        }
+    }
+}
+
+impl HookView {
+    /// `Succeeded, 2026-01-02T03:04:05Z to 2026-01-02T03:04:09Z`, or `not run`.
+    pub fn run_summary(&self) -> String {
+        describe_run(self.last_run.as_ref())
+    }
+}
+
+/// How a hook last ran, in a few words.
+pub fn describe_run(run: Option<&HookRun>) -> String {
+    let Some(run) = run else {
+        return "not run".to_string();
+    };
+    let mut text = match (&run.completed, run.phase) {
+        (Some(completed), _) => format!("{}, {} to {completed}", run.phase, run.started),
+        (None, HookPhase::Running) => format!("Running since {}", run.started),
+        (None, phase) => format!("{phase}, started {}", run.started),
+    };
+    if let Some(message) = &run.message {
+        text.push_str(": ");
+        text.push_str(message);
+    }
+    text
 }
 
 /// Revisions to show, one row each; records that cannot be read have rows too, marked
@@ -136,6 +190,18 @@ pub fn status_view(record: &ReleaseRecord) -> StatusView {
         chart_digest: record.chart_digest.clone(),
         chart_origin: record.chart_origin.clone(),
         resources: record.resources.clone(),
+        hooks: record
+            .hooks
+            .iter()
+            .filter(|hook| hook.events.iter().any(|&e| e != HookEvent::Test))
+            .map(HookView::from)
+            .collect(),
+        tests: record
+            .hooks
+            .iter()
+            .filter(|hook| hook.events.contains(&HookEvent::Test))
+            .map(HookView::from)
+            .collect(),
         notes: record.notes.clone(),
     }
 }

@@ -3,12 +3,14 @@
 //! A rollback runs, top to bottom: unless it is a dry run, take the release's lock; read
 //! the history and pick the target; mark revisions an interrupted operation left
 //! unfinished as failed (this is the way out of a stuck release); discover the cluster;
-//! deploy the target's recorded manifest as a new revision ([`super::deploy`]); release
-//! the lock.
+//! deploy the target's recorded manifest as a new revision, with the target's recorded
+//! `pre-rollback` and `post-rollback` hooks around it ([`super::deploy`]); release the
+//! lock.
 
 use anyhow::Context;
 
 use super::deploy::{DeployOptions, Deployed, PendingRevision, deploy};
+use super::hooks::recorded_hooks;
 use super::session::Session;
 use crate::release::{History, Need, ReleaseRecord, Status, StoredRelease, Timestamp};
 use crate::render::{Manifest, parse_multi_document};
@@ -62,6 +64,7 @@ pub(super) async fn rollback_unlocked(
             .map_err(|e| session.explain(e))?;
     }
     let manifests = target_manifests(&target)?;
+    let hooks = recorded_hooks(&target.record.chart.name, &target.record.hooks)?;
     let first_deployed = history
         .deployed()
         .map(|r| r.record.first_deployed.clone())
@@ -87,6 +90,7 @@ pub(super) async fn rollback_unlocked(
         catalog: &mut catalog,
         record,
         manifests,
+        hooks,
         history: &history,
         success_description: description,
     };

@@ -11,6 +11,7 @@
 use std::fmt;
 
 use crate::chart::Metadata;
+use crate::cluster::Planned;
 use crate::render::{Manifest, ResourceId};
 
 /// The Chart.yaml annotation that lets a chart put objects in other namespaces.
@@ -152,6 +153,25 @@ pub fn check_namespaces<'m>(
             objects: strays,
         })
     }
+}
+
+/// [`check_namespaces`] for objects planned for the cluster, which says which kinds
+/// are namespaced; `planned` is in the order of `manifests`.
+pub fn check_planned_namespaces(
+    chart: &Metadata,
+    release_namespace: &str,
+    manifests: &[Manifest],
+    planned: &[Planned],
+) -> Result<(), StrayObjects> {
+    let scopes = manifests.iter().zip(planned).map(|(manifest, planned)| {
+        let scope = if planned.kind.namespaced {
+            Scope::Namespaced
+        } else {
+            Scope::Cluster
+        };
+        (manifest, scope)
+    });
+    check_namespaces(chart, release_namespace, scopes)
 }
 
 /// Whether the chart opted in to objects in other namespaces.

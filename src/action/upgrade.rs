@@ -4,9 +4,10 @@
 //! create the namespace if asked (only with `--install`), take the release's lock and,
 //! with `--atomic`, note where the release stood; read the history (a release that is not
 //! installed is installed with `--install`, else refused; a pending one is refused);
-//! render the chart with the values the mode says; deploy the revision
-//! ([`super::deploy`]); with `--atomic`, roll a failed upgrade back to the revision that
-//! was deployed; release the lock.
+//! render the chart with the values the mode says (and post-render it); deploy the
+//! revision, `pre-upgrade` and `post-upgrade` hooks around it ([`super::deploy`]); with
+//! `--atomic`, roll a failed upgrade back to the revision that was deployed (a failed
+//! hook included); release the lock.
 
 use std::path::Path;
 
@@ -15,12 +16,13 @@ use anyhow::{Context, bail};
 use super::atomic::{self, AtomicOptions};
 use super::deploy::{ChartRevision, DeployOptions, NewRevision, Outcome, deploy_chart_revision};
 use super::install::{InstallOptions, check_release_name, install_with};
-use super::render_release::{RenderedRelease, render_resolved_with};
+use super::render_release::{Pipeline, RenderedRelease, render_resolved_with};
 use super::session::{Discovered, Session};
 use crate::chart::Chart;
 use crate::cluster::Catalog;
 use crate::oci::ChartOrigin;
 use crate::release::{History, Need, Status, Timestamp};
+use crate::render::post_render::PostRenderer;
 use crate::render::{ReleaseInfo, RenderOptions};
 use crate::values::{self, ResolvedValues, ValueSource};
 
@@ -53,6 +55,8 @@ pub struct UpgradeOptions<'a> {
     pub sources: &'a [ValueSource],
     /// How far rendering may go (`--max-output`).
     pub render: RenderOptions,
+    /// Rewrites the rendered manifests before anything else sees them.
+    pub post_renderer: Option<&'a PostRenderer>,
     /// Where an `oci://` chart came from, for the record.
     pub origin: Option<&'a ChartOrigin>,
     pub values_mode: ValuesMode,
@@ -109,6 +113,7 @@ async fn upgrade_unlocked(
                 chart: options.chart,
                 sources: options.sources,
                 render: options.render,
+                post_renderer: options.post_renderer,
                 origin: options.origin,
                 description: options.description,
                 create_namespace: options.create_namespace,
@@ -132,6 +137,7 @@ async fn upgrade_unlocked(
             sources: options.sources,
             values_mode: options.values_mode,
             render: options.render,
+            post_renderer: options.post_renderer,
         },
     )?;
     let new_revision = NewRevision {
@@ -175,6 +181,8 @@ pub struct UpgradeSource<'a> {
     pub sources: &'a [ValueSource],
     pub values_mode: ValuesMode,
     pub render: RenderOptions,
+    /// Rewrites the rendered manifests before anything else sees them.
+    pub post_renderer: Option<&'a PostRenderer>,
 }
 
 /// Renders the next revision of an installed release (`history` must have a readable
@@ -206,9 +214,17 @@ pub fn prepare_upgrade(
             ResolvedValues { user, merged }
         }
     };
-    let RenderedRelease { values, rendered } =
-        render_resolved_with(&chart, values, &release, &capabilities, render)
-            .with_context(|| format!("rendering chart \"{}\"", chart.metadata.name))?;
+    let RenderedRelease { values, rendered } = render_resolved_with(
+        &chart,
+        values,
+        &release,
+        &capabilities,
+        Pipeline {
+            options: render,
+            post_renderer: source.post_renderer,
+        },
+    )
+    .with_context(|| format!("rendering chart \"{}\"", chart.metadata.name))?;
     Ok(PreparedUpgrade {
         catalog,
         revision,

@@ -365,12 +365,7 @@ pub async fn dry_run_all(
         dry_run: true,
         force,
     });
-    let created_namespaces: BTreeSet<&str> = planned
-        .iter()
-        .zip(live)
-        .filter(|(item, live)| item.id.kind == "Namespace" && live.is_none())
-        .map(|(item, _)| item.id.name.as_str())
-        .collect();
+    let created_namespaces = created_namespaces(planned, live);
     let checkable = |item: &Planned| {
         !item.kind.from_pending_crd
             && !item
@@ -393,6 +388,20 @@ pub async fn dry_run_all(
         .buffered(cluster.concurrency)
         .collect()
         .await
+}
+
+/// The Namespaces among `planned` that do not exist yet (`live` is in the same order):
+/// the server cannot check objects in them before they are created.
+pub fn created_namespaces<'p>(
+    planned: &'p [Planned],
+    live: &[Option<ObjectMeta>],
+) -> BTreeSet<&'p str> {
+    planned
+        .iter()
+        .zip(live)
+        .filter(|(item, live)| item.id.kind == "Namespace" && live.is_none())
+        .map(|(item, _)| item.id.name.as_str())
+        .collect()
 }
 
 /// Applies every object, kind by kind in install order, and returns what the server
@@ -573,6 +582,50 @@ pub async fn delete_owned(
         }
     }
     Ok(report)
+}
+
+/// Deletes one object if it is still the one with `uid`, and waits until it is gone, for
+/// at most `timeout`: so that an object of the same name can be created in its place.
+/// One that is already gone is fine.
+pub async fn delete_and_await(
+    cluster: &Cluster,
+    kind: &KindInfo,
+    id: &ResourceId,
+    uid: &str,
+    timeout: Duration,
+) -> Result<(), ClusterError> {
+    let api = api_for(cluster, kind, id.namespace.as_deref());
+    let params = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: Some(uid.to_string()),
+            resource_version: None,
+        }),
+        ..DeleteParams::background()
+    };
+    let failed = |message: String| ClusterError::Resource {
+        resource: id.clone(),
+        cause: Box::new(ClusterError::Manifest(message)),
+    };
+    match api.delete(&id.name, &params).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 409 => {
+            return Err(failed(
+                "was replaced by another object of the same name while it was being deleted"
+                    .to_string(),
+            ));
+        }
+        Err(e) => return Err(resource_error(cluster, id, e)),
+    }
+    let gone = await_condition(api, &id.name, conditions::is_deleted(uid));
+    match tokio::time::timeout(timeout, gone).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(error)) => Err(failed(format!("waiting for it to be deleted: {error}"))),
+        Err(_) => Err(failed(format!(
+            "was still being deleted after {} (does a finalizer hold it?)",
+            humantime::format_duration(timeout)
+        ))),
+    }
 }
 
 fn resource_error(cluster: &Cluster, id: &ResourceId, error: kube::Error) -> ClusterError {

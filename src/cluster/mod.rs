@@ -3,18 +3,20 @@
 mod apply;
 mod catalog;
 mod connect;
+pub mod logs;
 pub mod wait;
 
 use std::fmt;
 
 pub use apply::{
     ApplyOptions, ApplyResult, Deleted, FIELD_MANAGER, LiveTarget, Owner, Planned,
-    RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION, apply_all, delete_owned, dry_run_all,
-    fetch_live, fetch_metadata, foreign_objects, get_live, is_owned_by, plan,
+    RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION, RESOURCE_POLICY_ANNOTATION, apply_all,
+    created_namespaces, delete_and_await, delete_owned, dry_run_all, fetch_live, fetch_metadata,
+    foreign_objects, get_live, is_owned_by, plan,
 };
 pub use catalog::{Catalog, KindInfo, groups_of, split_api_version};
 pub use connect::{Cluster, ConnectOptions, DEFAULT_CONCURRENCY, connect};
-pub use wait::{WaitError, WaitTarget, wait_until_ready};
+pub use wait::{WaitError, WaitTarget, wait_until_finished, wait_until_ready};
 
 use crate::render::ResourceId;
 

@@ -32,6 +32,7 @@ fn upgrade(global: &GlobalArgs, args: DiffUpgradeArgs) -> anyhow::Result<Outcome
         &args.values,
         &args.source,
     )?;
+    let post_renderer = super::post_renderer(&args.post_renderer);
     let report = block_on(async {
         let session = open_session(global, &workspace, target.selection).await?;
         let options = DiffUpgradeOptions {
@@ -41,6 +42,7 @@ fn upgrade(global: &GlobalArgs, args: DiffUpgradeArgs) -> anyhow::Result<Outcome
             render: RenderOptions {
                 max_output: args.output_limit.max_output,
             },
+            post_renderer: post_renderer.as_ref(),
             values_mode: ValuesMode::from_reuse_flag(args.reuse_values),
             take_ownership: args.take_ownership,
         };

@@ -2,13 +2,14 @@
 
 use crate::action::atomic::AtomicOptions;
 use crate::action::deploy::DeployOptions;
+use crate::action::hooks::HookOptions;
 use crate::action::install::{InstallOptions, Outcome as DeployOutcome, install};
 use crate::cli::{DeployArgs, GlobalArgs, InstallArgs};
 use crate::project::Workspace;
 use crate::release::ReleaseRecord;
 use crate::render::RenderOptions;
 
-use super::{Outcome, block_on, chart_release, open_session};
+use super::{Outcome, block_on, chart_release, open_session, post_renderer};
 
 pub fn run(global: &GlobalArgs, args: InstallArgs) -> anyhow::Result<Outcome> {
     let workspace = Workspace::current()?;
@@ -20,6 +21,7 @@ pub fn run(global: &GlobalArgs, args: InstallArgs) -> anyhow::Result<Outcome> {
         &args.deploy.values,
         &args.source,
     )?;
+    let post_renderer = post_renderer(&args.deploy.post_renderer);
     block_on(async {
         let session = open_session(global, &workspace, target.selection).await?;
         let options = InstallOptions {
@@ -27,6 +29,7 @@ pub fn run(global: &GlobalArgs, args: InstallArgs) -> anyhow::Result<Outcome> {
             chart: &target.chart,
             sources: &target.sources,
             render: render_options(&args.deploy),
+            post_renderer: post_renderer.as_ref(),
             origin: target.origin.as_ref(),
             description: args.deploy.description.as_deref(),
             create_namespace: args.deploy.create_namespace,
@@ -54,6 +57,10 @@ pub(super) fn deploy_options(args: &DeployArgs) -> DeployOptions {
         wait: (args.wait.wait || args.wait.atomic).then_some(args.wait.timeout),
         force_conflicts: args.ownership.force_conflicts,
         strict_refs: args.strict_refs,
+        hooks: HookOptions {
+            run: !args.no_hooks,
+            timeout: args.wait.timeout,
+        },
     }
 }
 
@@ -61,6 +68,7 @@ pub(super) fn atomic_options(args: &DeployArgs) -> Option<AtomicOptions> {
     args.wait.atomic.then_some(AtomicOptions {
         timeout: args.wait.timeout,
         history_max: args.history.history_max,
+        hooks: !args.no_hooks,
     })
 }
 

@@ -34,6 +34,7 @@ mod report;
 mod rollback;
 mod show;
 mod template;
+mod test;
 mod uninstall;
 mod unlock;
 mod upgrade;
@@ -79,6 +80,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Install(args) => install::run(&cli.global, args),
         Command::Upgrade(args) => upgrade::run(&cli.global, args),
         Command::Rollback(args) => rollback::run(&cli.global, args),
+        Command::Test(args) => test::run(&cli.global, args),
         Command::Uninstall(args) => uninstall::run(&cli.global, args),
         Command::Unlock(args) => unlock::run(&cli.global, args),
         Command::History(args) => query::history(&cli.global, args),
@@ -229,6 +231,18 @@ fn values_sources(
         Some(selection) => selection.values_sources(&workspace.cwd, sources),
         None => sources.to_vec(),
     }
+}
+
+/// The post-renderer `--post-renderer` and `--post-renderer-args` name, if any.
+fn post_renderer(
+    args: &crate::cli::PostRendererArgs,
+) -> Option<crate::render::post_render::PostRenderer> {
+    args.post_renderer
+        .as_ref()
+        .map(|program| crate::render::post_render::PostRenderer {
+            program: program.clone(),
+            args: args.post_renderer_args.clone(),
+        })
 }
 
 /// Prints chart warnings to stderr, where they do not mix with manifests.

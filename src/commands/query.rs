@@ -3,6 +3,7 @@
 use crate::action::query::{self, RevisionSummary};
 use crate::cli::{GetCommand, GlobalArgs, HistoryArgs, ListArgs, OutputFormat, StatusArgs};
 use crate::project::Workspace;
+use crate::release::ReleaseRecord;
 use crate::render::parse_multi_document;
 
 use super::output::{print_structured, print_table};
@@ -113,6 +114,24 @@ pub fn status(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<Outcome> 
             for id in &view.resources {
                 outln!("  {id}");
             }
+            if !view.hooks.is_empty() {
+                outln!("HOOKS:");
+                for hook in &view.hooks {
+                    let events: Vec<&str> = hook.events.iter().map(|e| e.as_str()).collect();
+                    outln!(
+                        "  {} ({}): {}",
+                        hook.resource,
+                        events.join(", "),
+                        hook.run_summary()
+                    );
+                }
+            }
+            if !view.tests.is_empty() {
+                outln!("TESTS:");
+                for test in &view.tests {
+                    outln!("  {}: {}", test.resource, test.run_summary());
+                }
+            }
             if let Some(notes) = &view.notes {
                 outln!("\nNOTES:\n{notes}");
             }
@@ -125,7 +144,9 @@ pub fn get(global: &GlobalArgs, command: GetCommand) -> anyhow::Result<Outcome> 
     let workspace = Workspace::current()?;
     let name = match &command {
         GetCommand::Values(args) => &args.get.name,
-        GetCommand::Manifest(args) | GetCommand::Notes(args) => &args.name,
+        GetCommand::Manifest(args) | GetCommand::Notes(args) | GetCommand::Hooks(args) => {
+            &args.name
+        }
     };
     let name = workspace.release_name(name.as_deref(), None)?;
     block_on(async {
@@ -163,6 +184,10 @@ pub fn get(global: &GlobalArgs, command: GetCommand) -> anyhow::Result<Outcome> 
                     OutputFormat::Yaml | OutputFormat::Table => out!("{}", record.manifest),
                 }
             }
+            GetCommand::Hooks(args) => {
+                let record = query::revision(&session, &name, args.revision).await?;
+                print_hooks(&record, args.output)?;
+            }
             GetCommand::Notes(args) => {
                 let record = query::revision(&session, &name, args.revision).await?;
                 let notes = record.notes.unwrap_or_default();
@@ -174,4 +199,64 @@ pub fn get(global: &GlobalArgs, command: GetCommand) -> anyhow::Result<Outcome> 
         }
         Ok(Outcome::Success)
     })
+}
+
+/// `rchart get hooks`: a table of the hooks and how each last ran; their manifests with
+/// `-o yaml`, as `helm get hooks` prints them; everything with `-o json`.
+fn print_hooks(record: &ReleaseRecord, format: OutputFormat) -> anyhow::Result<()> {
+    match format {
+        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&record.hooks)?),
+        OutputFormat::Yaml => {
+            for hook in &record.hooks {
+                out!(
+                    "---\n# Source: {}/{}\n{}\n",
+                    record.chart.name,
+                    hook.source,
+                    hook.manifest
+                );
+            }
+        }
+        OutputFormat::Table => {
+            let rows: Vec<Vec<String>> = record
+                .hooks
+                .iter()
+                .map(|hook| {
+                    let events: Vec<&str> = hook.events.iter().map(|e| e.as_str()).collect();
+                    let policies: Vec<&str> =
+                        hook.delete_policies.iter().map(|p| p.as_str()).collect();
+                    let run = hook.last_run.as_ref();
+                    vec![
+                        hook.resource.to_string(),
+                        events.join(","),
+                        hook.weight.to_string(),
+                        if policies.is_empty() {
+                            "before-hook-creation".to_string()
+                        } else {
+                            policies.join(",")
+                        },
+                        run.map_or_else(|| "not run".to_string(), |r| r.phase.to_string()),
+                        run.map(|r| r.started.to_string()).unwrap_or_default(),
+                        run.and_then(|r| r.completed.as_ref())
+                            .map(ToString::to_string)
+                            .unwrap_or_default(),
+                        run.and_then(|r| r.message.clone()).unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            print_table(
+                &[
+                    "HOOK",
+                    "EVENTS",
+                    "WEIGHT",
+                    "DELETE POLICY",
+                    "PHASE",
+                    "STARTED",
+                    "COMPLETED",
+                    "MESSAGE",
+                ],
+                &rows,
+            )?;
+        }
+    }
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! `rchart rollback`.
 
 use crate::action::deploy::DeployOptions;
+use crate::action::hooks::HookOptions;
 use crate::action::rollback::{RollbackOptions, rollback};
 use crate::cli::{GlobalArgs, RollbackArgs};
 use crate::project::{Workspace, name_or_revision};
@@ -25,6 +26,10 @@ pub fn run(global: &GlobalArgs, args: RollbackArgs) -> anyhow::Result<Outcome> {
                 wait: args.wait.then_some(args.timeout),
                 force_conflicts: args.ownership.force_conflicts,
                 strict_refs: false,
+                hooks: HookOptions {
+                    run: !args.no_hooks,
+                    timeout: args.timeout,
+                },
             },
         };
         let record = rollback(&session, &options).await?;

@@ -4,11 +4,13 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 
-use crate::action::render_release::render_release_with;
+use crate::action::render_release::{Pipeline, render_release_with};
 use crate::chart::Chart;
 use crate::cli::{GlobalArgs, TemplateArgs};
 use crate::project::{Workspace, name_or_chart};
-use crate::render::{Capabilities, Manifest, ReleaseInfo, RenderOptions, to_multi_document};
+use crate::render::{
+    Capabilities, HookEvent, Manifest, ReleaseInfo, RenderOptions, to_multi_document,
+};
 
 use super::{Outcome, environment, print_warnings, values_sources};
 
@@ -36,11 +38,29 @@ pub fn run(global: &GlobalArgs, args: TemplateArgs) -> anyhow::Result<Outcome> {
     let options = RenderOptions {
         max_output: args.output_limit.max_output,
     };
-    let rendered = render_release_with(&chart, &sources, &release, &capabilities, options)
-        .with_context(|| format!("rendering chart \"{}\"", chart.metadata.name))?
-        .rendered;
+    let post_renderer = super::post_renderer(&args.post_renderer);
+    let rendered = render_release_with(
+        &chart,
+        &sources,
+        &release,
+        &capabilities,
+        Pipeline {
+            options,
+            post_renderer: post_renderer.as_ref(),
+        },
+    )
+    .with_context(|| format!("rendering chart \"{}\"", chart.metadata.name))?
+    .rendered;
 
-    let manifests = select(&chart, rendered.manifests, &args.show_only)?;
+    // As Helm prints them: the manifests, then the hooks.
+    let hooks = rendered
+        .hooks
+        .into_iter()
+        .filter(|_| !args.no_hooks)
+        .filter(|hook| !(args.skip_tests && hook.runs_on(HookEvent::Test)))
+        .map(|hook| hook.manifest);
+    let all = rendered.manifests.into_iter().chain(hooks).collect();
+    let manifests = select(&chart, all, &args.show_only)?;
     match &args.output_dir {
         Some(dir) => write_per_template(dir, &chart.metadata.name, &manifests),
         None => {

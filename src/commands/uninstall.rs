@@ -1,5 +1,6 @@
 //! `rchart uninstall`.
 
+use crate::action::hooks::HookOptions;
 use crate::action::uninstall::{UninstallOptions, uninstall};
 use crate::cli::{GlobalArgs, UninstallArgs};
 use crate::project::Workspace;
@@ -15,6 +16,10 @@ pub fn run(global: &GlobalArgs, args: UninstallArgs) -> anyhow::Result<Outcome> 
             name: &name,
             keep_history: args.keep_history,
             description: args.description.as_deref(),
+            hooks: HookOptions {
+                run: !args.no_hooks,
+                timeout: args.timeout,
+            },
         };
         let result = uninstall(&session, &options).await?;
         for id in &result.kept {

@@ -125,6 +125,7 @@ pub(crate) mod tests {
             resources: Vec::new(),
             kept_resources: Vec::new(),
             rollback_of: None,
+            hooks: Vec::new(),
         }
     }
 
@@ -175,6 +176,10 @@ pub(crate) mod tests {
         assert_eq!(value["revision"], 2);
         assert_eq!(value["status"], "pending-upgrade");
         assert_eq!(value["firstDeployed"], "2026-01-02T03:04:05Z");
+        assert!(
+            value.get("hooks").is_none(),
+            "a record without hooks reads as records did before hooks"
+        );
     }
 
     #[test]

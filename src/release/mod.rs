@@ -12,7 +12,7 @@ mod transitions;
 
 pub use error::{StoreError, UnreadableRecord};
 pub use history::{DamagedRecord, History, LiveInventory, Need, OperationInProgress};
-pub use record::{ReleaseRecord, Status, Timestamp};
+pub use record::{HookPhase, HookRecord, HookRun, ReleaseRecord, Status, Timestamp};
 pub use secrets::SecretDecodeError;
 pub use store::{ListedReleases, ReleaseStore, StoredRelease, list_releases};
 pub use transitions::SupersedeError;

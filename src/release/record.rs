@@ -10,7 +10,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::chart::Metadata;
-use crate::render::ResourceId;
+use crate::render::{DeletePolicy, HookEvent, ResourceId};
 use crate::values::Values;
 
 /// One revision of a release.
@@ -55,6 +55,75 @@ pub struct ReleaseRecord {
     /// For a rollback, the revision it restored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback_of: Option<u64>,
+    /// The hooks of this revision, with how each last ran. Not part of the inventory:
+    /// hooks are never pruned as ordinary objects. Absent from records written before
+    /// rchart had hooks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<HookRecord>,
+}
+
+/// One hook of a revision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HookRecord {
+    /// The object, with the namespace it goes to.
+    pub resource: ResourceId,
+    /// Chart-relative path of the template that rendered it.
+    pub source: String,
+    pub events: Vec<HookEvent>,
+    #[serde(default)]
+    pub weight: i64,
+    /// As annotated; empty means the default, `before-hook-creation`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delete_policies: Vec<DeletePolicy>,
+    /// The document as rendered (and post-rendered).
+    pub manifest: String,
+    /// How it last ran for this revision; `None` until it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<HookRun>,
+}
+
+/// How a hook ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HookRun {
+    pub phase: HookPhase,
+    /// When it was created.
+    pub started: Timestamp,
+    /// When it succeeded or failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed: Option<Timestamp>,
+    /// Why it failed, or what is known of an outcome that was not seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// Where a hook's run stands, in the words of Pod phases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum HookPhase {
+    Running,
+    Succeeded,
+    Failed,
+    /// It was running when the operation stopped (interrupted, or its lock taken over):
+    /// how it ended was not seen.
+    Unknown,
+}
+
+impl HookPhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookPhase::Running => "Running",
+            HookPhase::Succeeded => "Succeeded",
+            HookPhase::Failed => "Failed",
+            HookPhase::Unknown => "Unknown",
+        }
+    }
+}
+
+impl fmt::Display for HookPhase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Where a revision stands.
@@ -145,6 +214,22 @@ mod tests {
         let stamp = Timestamp::from_system(time);
         assert_eq!(stamp.0, "2000-02-29T00:00:00Z");
         assert_eq!(stamp.to_system(), Some(time));
+    }
+
+    #[test]
+    fn hooks_are_camel_case_and_old_records_have_none() {
+        let hook: HookRecord = serde_json::from_value(serde_json::json!({
+            "resource": {"apiVersion": "batch/v1", "kind": "Job", "namespace": "shop", "name": "migrate"},
+            "source": "templates/migrate.yaml",
+            "events": ["pre-upgrade", "pre-install"],
+            "deletePolicies": ["hook-succeeded"],
+            "manifest": "apiVersion: batch/v1\nkind: Job\n",
+            "lastRun": {"phase": "Succeeded", "started": "2026-01-02T03:04:05Z", "completed": "2026-01-02T03:04:09Z"},
+        }))
+        .unwrap();
+        assert_eq!(hook.events, [HookEvent::PreUpgrade, HookEvent::PreInstall]);
+        assert_eq!(hook.weight, 0);
+        assert_eq!(hook.last_run.unwrap().phase, HookPhase::Succeeded);
     }
 
     #[test]

@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use super::Status;
 use super::error::StoreError;
 use super::store::{ReleaseStore, StoredRelease};
+use super::{HookPhase, Status};
 
 /// How often a status change is tried before it fails: a revision left pending blocks
 /// the release until a rollback.
@@ -56,16 +56,28 @@ impl ReleaseStore {
     }
 
     /// Marks every revision an operation left unfinished (pending, or uninstalling) as
-    /// failed, with `why` as its description. Returns the revisions as they now stand.
+    /// failed, with `why` as its description, and its hooks that were running as
+    /// `Unknown`. Returns the revisions as they now stand.
     pub async fn fail_unfinished(
         &self,
         revisions: Vec<StoredRelease>,
         why: impl Fn(&StoredRelease) -> String,
     ) -> Result<Vec<StoredRelease>, StoreError> {
         let mut updated = Vec::with_capacity(revisions.len());
-        for stored in revisions {
+        for mut stored in revisions {
             if stored.record.status.is_unfinished() {
                 let description = why(&stored);
+                // Its hooks that were running were not seen to end.
+                for hook in &mut stored.record.hooks {
+                    if let Some(run) = hook
+                        .last_run
+                        .as_mut()
+                        .filter(|r| r.phase == HookPhase::Running)
+                    {
+                        run.phase = HookPhase::Unknown;
+                        run.message = Some("the operation stopped before it ended".to_string());
+                    }
+                }
                 updated.push(self.set_status(stored, Status::Failed, description).await?);
             } else {
                 updated.push(stored);

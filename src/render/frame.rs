@@ -43,6 +43,17 @@ pub fn excerpt(output: &str, documents: &[DocumentLines<'_>], line: usize) -> St
         .join("\n")
 }
 
+/// `text` with the values under every `data:` and `stringData:` hidden, whatever kind
+/// it seems to quote: for free text that may echo manifests, such as what a
+/// post-renderer printed on stderr.
+pub fn mask_secret_text(text: &str) -> String {
+    let mut masked = mask_secret_values(text).join("\n");
+    if text.ends_with('\n') {
+        masked.push('\n');
+    }
+    masked
+}
+
 /// Whether the document may be a Secret, or hold some (a List of them): unless exactly
 /// one top-level `kind:` line names another kind, as a plain word, and no line anywhere
 /// says `kind: Secret`.
@@ -175,6 +186,16 @@ mod tests {
         assert!(frame(no_kind, 3).contains("password: ***"));
         let list = "apiVersion: v1\nkind: List\nitems:\n- kind: Secret\n  data:\n    password: aHVudGVyMg==\n";
         assert!(frame(list, 5).contains("password: ***"));
+    }
+
+    #[test]
+    fn free_text_is_masked_whatever_kind_it_names() {
+        let text = "error at line 3:\nstringData:\n  password: hunter2\nkind: ConfigMap\n";
+        let masked = mask_secret_text(text);
+        assert!(!masked.contains("hunter2"), "{masked}");
+        assert!(masked.starts_with("error at line 3:\nstringData:\n  password: ***\n"));
+        let plain = "exit status 1: no such file\n";
+        assert_eq!(mask_secret_text(plain), plain);
     }
 
     #[test]

@@ -4,16 +4,19 @@ mod capabilities;
 mod engine;
 mod frame;
 mod functions;
+pub mod hooks;
 mod inspect;
 pub mod manifest;
 mod order;
 mod output_cap;
+pub mod post_render;
 
 use crate::chart::escape::escape_name;
 use serde::Serialize;
 use serde_json::Value;
 
 pub use capabilities::Capabilities;
+pub use hooks::{DeletePolicy, Hook, HookEvent};
 pub use manifest::{
     Manifest, ResourceId, parse_multi_document, sort_for_install, to_multi_document,
 };
@@ -50,8 +53,10 @@ impl ReleaseInfo {
 /// The result of rendering a chart.
 #[derive(Debug, Clone)]
 pub struct Rendered {
-    /// Every manifest, in install order.
+    /// Every manifest but the hooks, in install order.
     pub manifests: Vec<Manifest>,
+    /// The hooks ([`hooks`]), in install order.
+    pub hooks: Vec<Hook>,
     /// `templates/NOTES.txt` rendered, if the chart has one.
     pub notes: Option<String>,
 }
@@ -104,6 +109,13 @@ pub enum RenderError {
         object: String,
         first: String,
         second: String,
+    },
+    #[error("{template}: {object}: {message}")]
+    Hook {
+        template: String,
+        /// `Job migrate`.
+        object: String,
+        message: String,
     },
     #[error("chart \"{0}\" is a library chart: it has no manifests to render or install")]
     LibraryChart(String),
@@ -311,9 +323,25 @@ pub fn render_tree(
             TemplateOutput::Skipped => {}
         }
     }
-    check_unique(&manifests, &release.namespace)?;
+    let (manifests, hooks) = organize(manifests, &release.namespace)?;
+    Ok(Rendered {
+        manifests,
+        hooks,
+        notes,
+    })
+}
+
+/// Splits off the hooks, refuses an object rendered twice, and puts both lists in
+/// install order: what every rendered (or post-rendered) set of manifests goes through.
+pub fn organize(
+    manifests: Vec<Manifest>,
+    namespace: &str,
+) -> Result<(Vec<Manifest>, Vec<Hook>), RenderError> {
+    check_unique(&manifests, namespace)?;
+    let (mut manifests, mut hooks) = hooks::split(manifests)?;
     sort_for_install(&mut manifests);
-    Ok(Rendered { manifests, notes })
+    hooks.sort_by_key(|hook| install_rank(&hook.manifest.id.kind));
+    Ok((manifests, hooks))
 }
 
 /// Two documents for one object would be applied in a race, the last one winning.

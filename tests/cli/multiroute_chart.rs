@@ -15,7 +15,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use self::kubelet::{ExternalSecret, RunningPod, start_pod};
+use self::kubelet::{ExternalSecret, RunningPod, run_test_pod, start_pod};
 use self::manifests::{
     Rendered, assert_kubernetes_knows_every_field, chart_dir, configured_routes, container,
     decoded_secret_value, find_service_port, ingress_paths, is_subset, mounted_config_maps, render,
@@ -77,12 +77,14 @@ fn prod_values_run_the_server_with_the_out_of_band_secret() {
     assert_golden("multiroute-prod.yaml", &rendered.text);
 }
 
-/// Checks the manifests, then runs their pod and checks what it serves.
+/// Checks the manifests, then runs their pod, checks what it serves, and runs the test
+/// hook against it.
 fn run_and_check(rendered: &Rendered, external_secrets: &[ExternalSecret]) {
     assert_kubernetes_knows_every_field(rendered);
     check_user_and_shutdown_timing(rendered.one("Deployment"));
     let pod = start_pod(rendered, external_secrets);
     check_pod_serves_what_the_manifests_promise(rendered, &pod);
+    run_test_pod(rendered, &pod);
 }
 
 fn assert_no_password_and_a_pinned_image(rendered: &Rendered, namespace: &str) {

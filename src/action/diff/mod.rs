@@ -34,6 +34,8 @@ pub struct DiffUpgradeOptions<'a> {
     pub sources: &'a [ValueSource],
     /// How far rendering may go (`--max-output`).
     pub render: crate::render::RenderOptions,
+    /// Rewrites the rendered manifests, as `rchart upgrade --post-renderer` would.
+    pub post_renderer: Option<&'a crate::render::post_render::PostRenderer>,
     pub values_mode: ValuesMode,
     /// Compare as `rchart upgrade --take-ownership` would apply: objects that belong to
     /// no release or another one are shown as adopted instead of stopping the diff.
@@ -138,6 +140,7 @@ pub async fn diff_upgrade(
             sources: options.sources,
             values_mode: options.values_mode,
             render: options.render,
+            post_renderer: options.post_renderer,
         },
     )?;
     let (mut catalog, revision, rendered) = (

@@ -27,11 +27,16 @@ pub struct Board {
 
 impl Board {
     /// The resources of `targets` that need waiting for, grouped into watches. Targets
-    /// without a namespace are in `default_namespace`.
-    pub fn new(targets: &[WaitTarget], default_namespace: &str) -> Self {
+    /// without a namespace are in `default_namespace`. `kind_of` says which targets need
+    /// waiting for, and how.
+    pub fn new(
+        targets: &[WaitTarget],
+        default_namespace: &str,
+        kind_of: fn(&str, &str) -> Option<WaitKind>,
+    ) -> Self {
         let mut grouped: BTreeMap<(WaitKind, String), Vec<&WaitTarget>> = BTreeMap::new();
         for target in targets {
-            if let Some(kind) = WaitKind::of(&target.id.api_version, &target.id.kind) {
+            if let Some(kind) = kind_of(&target.id.api_version, &target.id.kind) {
                 let namespace = target.id.namespace.as_deref().unwrap_or(default_namespace);
                 grouped
                     .entry((kind, namespace.to_string()))
@@ -79,6 +84,21 @@ impl Board {
 
     pub fn all_ready(&self) -> bool {
         self.entries.values().all(|entry| entry.state.is_ready())
+    }
+
+    /// Whether every resource is ready or failed.
+    pub fn all_finished(&self) -> bool {
+        self.entries
+            .values()
+            .all(|entry| !matches!(entry.state, ReadyState::Waiting(_)))
+    }
+
+    /// Every resource and where it stands.
+    pub fn states(&self) -> Vec<(ResourceId, ReadyState)> {
+        self.entries
+            .values()
+            .map(|entry| (entry.resource.clone(), entry.state.clone()))
+            .collect()
     }
 
     /// Takes in one change from watch `watch`; answers the resources whose state changed.
@@ -210,7 +230,7 @@ mod tests {
             target("ConfigMap", "v1", "settings", &[]),
             target("Job", "batch/v1", "migrate", &[]),
         ];
-        let board = Board::new(&targets, "shop");
+        let board = Board::new(&targets, "shop", WaitKind::of);
         let summary: Vec<String> = board
             .specs()
             .iter()
@@ -242,7 +262,11 @@ mod tests {
 
     #[test]
     fn objects_missing_from_a_relist_are_not_found_and_changes_are_reported_once() {
-        let mut board = Board::new(&[target("Deployment", "apps/v1", "web", &[])], "default");
+        let mut board = Board::new(
+            &[target("Deployment", "apps/v1", "web", &[])],
+            "default",
+            WaitKind::of,
+        );
         assert!(board.apply(0, Change::Relisting).is_empty());
         let changed = board.apply(0, Change::Listed);
         assert_eq!(changed.len(), 1);
@@ -269,7 +293,11 @@ mod tests {
 
     #[test]
     fn a_failing_watch_explains_the_wait() {
-        let mut board = Board::new(&[target("Job", "batch/v1", "migrate", &[])], "default");
+        let mut board = Board::new(
+            &[target("Job", "batch/v1", "migrate", &[])],
+            "default",
+            WaitKind::of,
+        );
         assert!(board.watch_failed(0, "connection refused".into()));
         assert!(
             !board.watch_failed(0, "connection refused".into()),

@@ -1,4 +1,5 @@
-//! Waiting until applied workloads are ready (`--wait`).
+//! Waiting until applied workloads are ready (`--wait`), and until hooks' Jobs and Pods
+//! have finished.
 //!
 //! Readiness comes from watches, not polling: one watch per kind and namespace covers
 //! every object of that kind there (a list plus one long-lived watch), so waiting for
@@ -19,7 +20,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use self::board::Board;
-use self::watch::Update;
+use self::watch::{Update, WaitKind};
 use super::{Cluster, ClusterError, Planned};
 use crate::render::ResourceId;
 
@@ -162,20 +163,54 @@ pub async fn wait_until_ready(
     timeout: Duration,
     progress: &mut dyn WaitProgress,
 ) -> Result<(), WaitError> {
-    let mut board = Board::new(targets, &cluster.namespace);
+    let mut board = Board::new(targets, &cluster.namespace, WaitKind::of);
     progress.begin(&board.resources(), timeout);
-    let outcome = watch_until_ready(cluster, &mut board, timeout, progress).await;
+    let outcome = watch_until(cluster, &mut board, timeout, progress, Goal::Ready).await;
     progress.end();
     outcome
 }
 
-async fn watch_until_ready(
+/// Waits until every Job and Pod among `targets` has finished, succeeded or failed, for
+/// at most `timeout`, telling `progress` each change: what a hook waits for. Other kinds
+/// are not waited for. Answers where each Job and Pod stands at the end (a timeout leaves
+/// some waiting); fails only when the cluster will not let them be watched.
+pub async fn wait_until_finished(
+    cluster: &Cluster,
+    targets: &[WaitTarget],
+    timeout: Duration,
+    progress: &mut dyn WaitProgress,
+) -> Result<Vec<(ResourceId, ReadyState)>, WaitError> {
+    let mut board = Board::new(targets, &cluster.namespace, WaitKind::run_of);
+    progress.begin(&board.resources(), timeout);
+    let outcome = watch_until(cluster, &mut board, timeout, progress, Goal::Finished).await;
+    progress.end();
+    match outcome {
+        Ok(()) | Err(WaitError::TimedOut { .. }) => Ok(board.states()),
+        Err(error) => Err(error),
+    }
+}
+
+/// When a wait is over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Goal {
+    /// Every resource ready; the first failure ends it.
+    Ready,
+    /// Every resource ready or failed.
+    Finished,
+}
+
+async fn watch_until(
     cluster: &Cluster,
     board: &mut Board,
     timeout: Duration,
     progress: &mut dyn WaitProgress,
+    goal: Goal,
 ) -> Result<(), WaitError> {
-    if board.all_ready() {
+    let reached = |board: &Board| match goal {
+        Goal::Ready => board.all_ready(),
+        Goal::Finished => board.all_finished(),
+    };
+    if reached(board) {
         return Ok(());
     }
     let started = Instant::now();
@@ -204,11 +239,11 @@ async fn watch_until_ready(
             Ok(change) => {
                 for (resource, state) in board.apply(watch, change) {
                     progress.update(&resource, &state);
-                    if let ReadyState::Failed(reason) = state {
+                    if let (ReadyState::Failed(reason), Goal::Ready) = (state, goal) {
                         return Err(WaitError::Failed { resource, reason });
                     }
                 }
-                if board.all_ready() {
+                if reached(board) {
                     return Ok(());
                 }
             }

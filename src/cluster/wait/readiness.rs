@@ -3,7 +3,7 @@
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+use k8s_openapi::api::core::v1::{ContainerStatus, PersistentVolumeClaim, Pod};
 
 /// Where one resource stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,7 +196,9 @@ pub fn job(job: &Job) -> ReadyState {
             .iter()
             .find(|c| c.type_ == kind && c.status == "True")
     };
-    if let Some(failed) = holds("Failed") {
+    // Since Kubernetes 1.31 a failing Job is `FailureTarget` while its Pods terminate, and
+    // `Failed` only after: the outcome is known from the first.
+    if let Some(failed) = holds("Failed").or_else(|| holds("FailureTarget")) {
         let message = failed
             .message
             .as_deref()
@@ -231,6 +233,61 @@ pub fn job(job: &Job) -> ReadyState {
         }
     }
     waiting(progress)
+}
+
+/// A Pod that runs to completion: ready once it succeeded, failed once it failed, with
+/// the container that failed and how.
+pub fn pod_run(pod: &Pod) -> ReadyState {
+    let status = pod.status.as_ref();
+    let containers = status
+        .into_iter()
+        .flat_map(|s| {
+            let init = s.init_container_statuses.as_deref().unwrap_or_default();
+            let main = s.container_statuses.as_deref().unwrap_or_default();
+            init.iter().chain(main)
+        })
+        .collect::<Vec<_>>();
+    match status.and_then(|s| s.phase.as_deref()) {
+        Some("Succeeded") => ReadyState::Ready,
+        Some("Failed") => {
+            let why = containers
+                .iter()
+                .find_map(|c| failed_container(c))
+                .or_else(|| {
+                    let status = status?;
+                    let reason = status.reason.as_deref().or(status.message.as_deref())?;
+                    Some(reason.trim_end_matches('.').to_string())
+                })
+                .unwrap_or_else(|| "the Pod failed".to_string());
+            ReadyState::Failed(why)
+        }
+        phase => {
+            let phase = phase.unwrap_or("Pending");
+            let waiting_for = containers.iter().find_map(|c| {
+                let waiting = c.state.as_ref()?.waiting.as_ref()?;
+                let reason = waiting.reason.as_deref()?;
+                Some(format!(" (container \"{}\": {reason})", c.name))
+            });
+            waiting(format!("phase {phase}{}", waiting_for.unwrap_or_default()))
+        }
+    }
+}
+
+/// `container "migrate" exited with code 1 (Error)`, for a container that ended badly.
+fn failed_container(container: &ContainerStatus) -> Option<String> {
+    let terminated = container.state.as_ref()?.terminated.as_ref()?;
+    if terminated.exit_code == 0 {
+        return None;
+    }
+    let reason = terminated
+        .reason
+        .as_deref()
+        .map(|r| format!(" ({r})"))
+        .unwrap_or_default();
+    Some(format!(
+        "container \"{}\" exited with code {}{reason}",
+        container.name, terminated.exit_code
+    ))
 }
 
 pub fn persistent_volume_claim(claim: &PersistentVolumeClaim) -> ReadyState {
@@ -456,6 +513,53 @@ mod tests {
             ReadyState::Failed(
                 "Job has reached the specified backoff limit (BackoffLimitExceeded)".into()
             )
+        );
+    }
+
+    #[test]
+    fn a_failure_target_is_a_failure_already() {
+        let failing: Job = parse(
+            json!({"metadata": {"name": "migrate"}, "spec": {"template": {}},
+            "status": {"failed": 1, "conditions": [{"type": "FailureTarget", "status": "True",
+            "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]}}),
+        );
+        assert!(matches!(job(&failing), ReadyState::Failed(_)));
+    }
+
+    #[test]
+    fn a_pod_run_ends_with_its_phase_and_says_which_container_failed() {
+        let pod = |status: Value| -> Pod {
+            parse(
+                json!({"metadata": {"name": "check"}, "spec": {"containers": []}, "status": status}),
+            )
+        };
+        assert_eq!(
+            pod_run(&pod(
+                json!({"phase": "Pending", "containerStatuses": [{"name": "check", "image": "x", "imageID": "", "ready": false, "restartCount": 0,
+                "state": {"waiting": {"reason": "ContainerCreating"}}}]})
+            )),
+            ReadyState::Waiting("phase Pending (container \"check\": ContainerCreating)".into())
+        );
+        assert_eq!(
+            pod_run(&pod(json!({"phase": "Running"}))),
+            ReadyState::Waiting("phase Running".into())
+        );
+        assert_eq!(
+            pod_run(&pod(json!({"phase": "Succeeded"}))),
+            ReadyState::Ready
+        );
+        assert_eq!(
+            pod_run(&pod(
+                json!({"phase": "Failed", "containerStatuses": [{"name": "check", "image": "x", "imageID": "", "ready": false, "restartCount": 0,
+                "state": {"terminated": {"exitCode": 1, "reason": "Error"}}}]})
+            )),
+            ReadyState::Failed("container \"check\" exited with code 1 (Error)".into())
+        );
+        assert_eq!(
+            pod_run(&pod(
+                json!({"phase": "Failed", "reason": "DeadlineExceeded"})
+            )),
+            ReadyState::Failed("DeadlineExceeded".into())
         );
     }
 

@@ -8,7 +8,7 @@ use std::fmt::Debug;
 use futures_util::stream::{BoxStream, StreamExt};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod};
 use kube::api::Api;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event, ListSemantic, watcher};
@@ -26,9 +26,12 @@ pub enum WaitKind {
     DaemonSet,
     Job,
     PersistentVolumeClaim,
+    /// A Pod that runs to completion (a hook's): only waited for until it finishes.
+    Pod,
 }
 
 impl WaitKind {
+    /// What `--wait` waits for: workloads to be ready.
     pub fn of(api_version: &str, kind: &str) -> Option<Self> {
         match (split_api_version(api_version).0, kind) {
             ("apps", "Deployment") => Some(WaitKind::Deployment),
@@ -47,6 +50,16 @@ impl WaitKind {
             WaitKind::DaemonSet => "DaemonSet",
             WaitKind::Job => "Job",
             WaitKind::PersistentVolumeClaim => "PersistentVolumeClaim",
+            WaitKind::Pod => "Pod",
+        }
+    }
+
+    /// What a hook waits for: Jobs and Pods to finish, succeeded or failed.
+    pub fn run_of(api_version: &str, kind: &str) -> Option<Self> {
+        match (split_api_version(api_version).0, kind) {
+            ("batch", "Job") => Some(WaitKind::Job),
+            ("", "Pod") => Some(WaitKind::Pod),
+            _ => None,
         }
     }
 }
@@ -136,6 +149,12 @@ pub fn watch(client: kube::Client, index: usize, spec: &WatchSpec) -> BoxStream<
             config,
             index,
             readiness::persistent_volume_claim,
+        ),
+        WaitKind::Pod => updates(
+            Api::<Pod>::namespaced(client, namespace),
+            config,
+            index,
+            readiness::pod_run,
         ),
     }
 }

@@ -120,6 +120,64 @@ pub(super) fn start_pod(rendered: &Rendered, external_secrets: &[ExternalSecret]
     }
 }
 
+/// Runs the chart's `test` hook Pod as the kubelet would, against the running server: its
+/// container is the image's `multiroute` binary with the Pod's arguments, and the Service
+/// address those name is where `pod` listens. Panics unless every route checks out.
+pub(super) fn run_test_pod(rendered: &Rendered, pod: &RunningPod) {
+    let test = rendered
+        .all("Pod")
+        .into_iter()
+        .find(|p| p["metadata"]["annotations"]["rchart.io/hook"] == "test")
+        .expect("the chart renders a test hook Pod");
+    assert_eq!(test["spec"]["restartPolicy"], "Never");
+    let service = rendered.one("Service");
+    let port = &service["spec"]["ports"][0];
+    assert_eq!(
+        resolve_container_port(container(rendered.one("Deployment")), &port["targetPort"]),
+        pod.container_port,
+        "the Service's port reaches the server"
+    );
+    let through_service = format!(
+        "http://{}.{}.svc:{}/",
+        service["metadata"]["name"].as_str().unwrap(),
+        service["metadata"]["namespace"].as_str().unwrap(),
+        port["port"]
+    );
+    let check = &test["spec"]["containers"][0];
+    assert!(
+        check.get("command").is_none(),
+        "the image's entrypoint runs"
+    );
+    assert_eq!(
+        check["image"],
+        container(rendered.one("Deployment"))["image"]
+    );
+    let arguments: Vec<String> = check["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|argument| {
+            let argument = argument.as_str().unwrap();
+            match argument.strip_prefix(&through_service) {
+                Some(path) => format!("http://{}/{path}", pod.addr),
+                None => argument.to_string(),
+            }
+        })
+        .collect();
+    let output = Command::new(multiroute_binary())
+        .args(&arguments)
+        .env_clear()
+        .stdin(Stdio::null())
+        .output()
+        .expect("run multiroute check");
+    assert!(
+        output.status.success(),
+        "the test Pod failed: {arguments:?}\n{}{}",
+        stdout_of(&output),
+        stderr_of(&output)
+    );
+}
+
 /// Writes each mounted ConfigMap's data into a directory standing in for its volume, and
 /// returns mount path → directory. The ConfigMap must be part of the release, in the
 /// pod's namespace, since the kubelet would not start the pod otherwise.

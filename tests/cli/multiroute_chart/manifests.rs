@@ -187,6 +187,7 @@ pub(super) fn assert_kubernetes_knows_every_field(rendered: &Rendered) {
             "Secret" => round_trip::<core::v1::Secret>(object),
             "Service" => round_trip::<core::v1::Service>(object),
             "Deployment" => round_trip::<apps::v1::Deployment>(object),
+            "Pod" => round_trip::<core::v1::Pod>(object),
             "Ingress" => round_trip::<networking::v1::Ingress>(object),
             "PodDisruptionBudget" => round_trip::<policy::v1::PodDisruptionBudget>(object),
             other => panic!("the chart renders a {other}; add its API type here"),
