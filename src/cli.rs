@@ -268,7 +268,8 @@ pub struct WaitArgs {
     /// Wait until every workload is ready (Deployments available, Jobs complete, PVCs bound)
     #[arg(long)]
     pub wait: bool,
-    /// How long --wait waits before the operation fails
+    /// How long --wait waits before the operation fails; also how long the chart's CRDs may
+    /// take to be established
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::cluster::wait::parse_timeout)]
     pub timeout: Duration,
     /// On failure, roll an upgrade back to the last deployed revision, or delete what an
@@ -333,7 +334,8 @@ pub struct RollbackArgs {
     /// Wait until every workload is ready
     #[arg(long)]
     pub wait: bool,
-    /// How long --wait waits before the rollback fails
+    /// How long --wait waits before the rollback fails; also how long the CRDs may take to
+    /// be established
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::cluster::wait::parse_timeout)]
     pub timeout: Duration,
     #[command(flatten)]
