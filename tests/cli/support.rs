@@ -39,10 +39,15 @@ pub fn assert_golden(name: &str, actual: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden")
         .join(name);
-    let expected = std::fs::read_to_string(&path);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+    check_golden(&path, actual, std::env::var_os("UPDATE_GOLDEN").is_some());
+}
+
+/// [`assert_golden`] for the file at `path`, updating it when `update`.
+fn check_golden(path: &Path, actual: &str, update: bool) {
+    let expected = std::fs::read_to_string(path);
+    if update {
         if expected.as_deref().ok() != Some(actual) {
-            std::fs::write(&path, actual).unwrap();
+            std::fs::write(path, actual).unwrap();
             panic!(
                 "UPDATE_GOLDEN: rewrote {}; review the change, then run again without UPDATE_GOLDEN",
                 path.display()
@@ -63,6 +68,25 @@ pub fn assert_golden(name: &str, actual: &str) {
             path.display()
         );
     }
+}
+
+#[test]
+fn a_golden_update_writes_the_file_then_fails_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.yaml");
+    std::fs::write(&path, "old\n").unwrap();
+    let failure = std::panic::catch_unwind(|| check_golden(&path, "new\n", true))
+        .expect_err("an update that changes the file fails");
+    let message = failure.downcast_ref::<String>().unwrap();
+    assert!(
+        message.starts_with(&format!("UPDATE_GOLDEN: rewrote {}", path.display())),
+        "{message}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "new\n");
+    // Nothing to change: nothing to review, so it passes; so does the next plain run.
+    check_golden(&path, "new\n", true);
+    check_golden(&path, "new\n", false);
+    assert!(std::panic::catch_unwind(|| check_golden(&path, "other\n", false)).is_err());
 }
 
 fn first_difference(expected: &str, actual: &str) -> String {
