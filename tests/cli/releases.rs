@@ -209,6 +209,9 @@ fn dry_runs_store_nothing() {
         let mut args = extra.to_vec();
         args.push("--dry-run");
         cluster.server.clear_requests();
+        // Lagging controllers may still be writing the status of what came before: they
+        // wait, so that any write now would be the dry run's.
+        cluster.server.pause_controller();
         let before = cluster.server.resource_version();
         let printed = cluster.run(&as_strs(&dev_args(verb, "web", &args)));
         assert!(printed.contains("kind: Deployment"), "{printed}");
@@ -217,6 +220,7 @@ fn dry_runs_store_nothing() {
             before,
             "{verb}: nothing was written"
         );
+        cluster.server.resume_controller();
         let requests = cluster.server.requests();
         let checks = requests
             .iter()

@@ -548,22 +548,26 @@ async fn ten_deployments_cost_one_list_and_one_watch_however_long_the_wait() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_watch_is_resumed_and_the_wait_still_succeeds() {
-    let server = TestApiServer::builder()
-        .readiness(ReadinessRule::kind("Deployment", ready_after(500)))
-        .start()
-        .unwrap();
+    let server = TestApiServer::start().unwrap();
     let cluster = cluster(&server).await;
+    // Not ready until the second watch was sent, however slow the machine.
+    server.pause_controller();
     let targets = create_all(&server, &[deployment("web", 1)]);
     server.clear_requests();
-    let watch = RequestMatch {
-        operation: Operation::Watch,
-        ..RequestMatch::default()
-    };
-    server.add_fault(Fault::new(watch, FaultAction::Drop));
-
-    let (outcome, progress) = wait(&cluster, &targets, GENEROUS).await;
+    let watches = server.hold(RequestMatch::of(Operation::Watch));
+    let waiting = tokio::spawn({
+        let (cluster, targets) = (cluster.clone(), targets.clone());
+        async move { wait(&cluster, &targets, GENEROUS).await }
+    });
+    tokio::task::block_in_place(|| {
+        watches.wait_for(1).drop_connections(1);
+        watches.wait_for(1);
+    });
+    server.resume_controller();
+    drop(watches);
+    let (outcome, progress) = waiting.await.unwrap();
 
     outcome.expect("the watch is retried");
     let requests = server.requests();
