@@ -11,7 +11,7 @@ use rchart_test_apiserver::{RecordedRequest, TestApiServer};
 use serde_json::{Value, json};
 
 /// Generous, because the machine running tests may be busy.
-pub const PATIENCE: Duration = Duration::from_secs(20);
+pub const PATIENCE: Duration = Duration::from_secs(60);
 
 /// A server with default options and a client for it.
 pub fn server() -> (TestApiServer, Client) {
