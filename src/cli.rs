@@ -436,8 +436,8 @@ pub struct WaitArgs {
     /// Wait until every workload is ready (Deployments available, Jobs complete, PVCs bound)
     #[arg(long)]
     pub wait: bool,
-    /// How long --wait waits, and how long the hooks of each event may take, before the
-    /// operation fails
+    /// How long --wait waits, how long the hooks of each event may take, and how long the
+    /// chart's CRDs may take to be established, before the operation fails
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::cluster::wait::parse_timeout)]
     pub timeout: Duration,
     /// On failure, roll an upgrade back to the last deployed revision, or delete what an
@@ -506,8 +506,8 @@ pub struct RollbackArgs {
     /// Wait until every workload is ready
     #[arg(long)]
     pub wait: bool,
-    /// How long --wait waits, and how long the hooks of each event may take, before the
-    /// rollback fails
+    /// How long --wait waits, how long the hooks of each event may take, and how long the
+    /// CRDs may take to be established, before the rollback fails
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::cluster::wait::parse_timeout)]
     pub timeout: Duration,
     /// Do not run the pre-rollback and post-rollback hooks

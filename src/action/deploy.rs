@@ -34,8 +34,11 @@ pub struct DeployOptions {
     pub dry_run: bool,
     /// Records to keep per release; older ones are deleted (never the deployed one).
     pub history_max: usize,
-    /// Wait this long for every workload to become ready; `None`: do not wait.
-    pub wait: Option<Duration>,
+    /// Wait for every workload to become ready.
+    pub wait: bool,
+    /// How long waiting may take: for the workloads with `wait`, and always for the
+    /// CustomResourceDefinitions the chart carries to be established.
+    pub timeout: Duration,
     /// Take over fields other field managers own (after `kubectl scale`, say).
     pub force_conflicts: bool,
     /// A Secret or ConfigMap a workload refers to, that neither the chart renders nor the
@@ -359,6 +362,7 @@ pub async fn deploy(
     let apply_options = ApplyOptions {
         dry_run: false,
         force: options.force_conflicts,
+        crd_timeout: options.timeout,
     };
 
     pending.record.resources = planned.iter().map(|p| p.id.clone()).collect();
@@ -390,10 +394,10 @@ pub async fn deploy(
         }
         apply_all(&session.cluster, &planned, apply_options).await?;
         delete_owned(&session.cluster, catalog, &obsolete, owner).await?;
-        if let Some(timeout) = options.wait {
+        if options.wait {
             let targets: Vec<WaitTarget> = planned.iter().map(WaitTarget::from).collect();
             let mut progress = session.reporter.wait_progress();
-            wait_until_ready(&session.cluster, &targets, timeout, &mut *progress).await?;
+            wait_until_ready(&session.cluster, &targets, options.timeout, &mut *progress).await?;
         }
         if run_hooks {
             runner.run_or_fail(events[1], &mut stored).await?;

@@ -393,6 +393,7 @@ impl<'a> Runner<'a> {
         let options = ApplyOptions {
             dry_run: false,
             force: self.force_conflicts,
+            crd_timeout: self.timeout,
         };
         let applied: Vec<(usize, Result<Vec<Value>, ClusterError>)> = stream::iter(&to_apply)
             .map(|&index| async move {

@@ -46,12 +46,25 @@ pub struct Planned {
     pub force: bool,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct ApplyOptions {
     /// Ask the server to validate and answer without storing (`dryRun=All`).
     pub dry_run: bool,
     /// Take fields other managers own (used when adopting objects).
     pub force: bool,
+    /// How long a CustomResourceDefinition the plan applies may take to be established
+    /// before the objects of its kind are applied.
+    pub crd_timeout: Duration,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            dry_run: false,
+            force: false,
+            crd_timeout: DEFAULT_CRD_TIMEOUT,
+        }
+    }
 }
 
 /// Resolves every manifest's kind and namespace and stamps it with the owner.
@@ -364,6 +377,7 @@ pub async fn dry_run_all(
     let params = patch_params(ApplyOptions {
         dry_run: true,
         force,
+        ..ApplyOptions::default()
     });
     let created_namespaces = created_namespaces(planned, live);
     let checkable = |item: &Planned| {
@@ -443,15 +457,15 @@ pub async fn apply_all(
             return Err(error);
         }
         if !options.dry_run {
-            wait_for_crds(cluster, planned, &group).await?;
+            wait_for_crds(cluster, planned, &group, options.crd_timeout).await?;
         }
     }
     Ok(answers.into_iter().map(Option::unwrap_or_default).collect())
 }
 
 /// How long a CustomResourceDefinition may take to be served, before objects of its kind
-/// can be applied.
-const CRD_ESTABLISHED_TIMEOUT: Duration = Duration::from_secs(60);
+/// can be applied, unless [`ApplyOptions::crd_timeout`] says otherwise.
+pub const DEFAULT_CRD_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Waits until the CRDs among `group` are established, so the objects of their kinds
 /// that come later in the install order can be created.
@@ -459,6 +473,7 @@ async fn wait_for_crds(
     cluster: &Cluster,
     planned: &[Planned],
     group: &[usize],
+    timeout: Duration,
 ) -> Result<(), ClusterError> {
     for &index in group {
         let item = &planned[index];
@@ -467,7 +482,7 @@ async fn wait_for_crds(
         }
         let api: Api<CustomResourceDefinition> = Api::all(cluster.client.clone());
         let established = await_condition(api, &item.id.name, conditions::is_crd_established());
-        match tokio::time::timeout(CRD_ESTABLISHED_TIMEOUT, established).await {
+        match tokio::time::timeout(timeout, established).await {
             Ok(Ok(_)) => {}
             Ok(Err(error)) => {
                 return Err(ClusterError::Resource {
@@ -481,8 +496,8 @@ async fn wait_for_crds(
                 return Err(ClusterError::Resource {
                     resource: item.id.clone(),
                     cause: Box::new(ClusterError::Manifest(format!(
-                        "not established after {}s",
-                        CRD_ESTABLISHED_TIMEOUT.as_secs()
+                        "not established after {} (--timeout)",
+                        humantime::format_duration(timeout)
                     ))),
                 });
             }

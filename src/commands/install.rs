@@ -54,7 +54,8 @@ pub(super) fn deploy_options(args: &DeployArgs) -> DeployOptions {
         dry_run: args.dry_run,
         history_max: args.history.history_max,
         // --atomic implies --wait.
-        wait: (args.wait.wait || args.wait.atomic).then_some(args.wait.timeout),
+        wait: args.wait.wait || args.wait.atomic,
+        timeout: args.wait.timeout,
         force_conflicts: args.ownership.force_conflicts,
         strict_refs: args.strict_refs,
         hooks: HookOptions {

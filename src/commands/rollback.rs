@@ -23,7 +23,8 @@ pub fn run(global: &GlobalArgs, args: RollbackArgs) -> anyhow::Result<Outcome> {
                 take_ownership: args.ownership.take_ownership,
                 dry_run: args.dry_run,
                 history_max: args.history.history_max,
-                wait: args.wait.then_some(args.timeout),
+                wait: args.wait,
+                timeout: args.timeout,
                 force_conflicts: args.ownership.force_conflicts,
                 strict_refs: false,
                 hooks: HookOptions {

@@ -399,6 +399,37 @@ mod tests {
         assert_eq!(short.len(), 6);
     }
 
+    /// Names in released clusters carry these hashes (`web-config-aa996729eb`): a change
+    /// to how a value is hashed would rename every such object on the next upgrade. The
+    /// answers are `printf '%s' '<canonical JSON>' | sha256sum`.
+    #[test]
+    fn content_hash_known_answers() {
+        let hash = |template: &str, values: serde_json::Value| ok(template, values);
+        // Keys sorted at every level, compact, integers as integers.
+        assert_eq!(
+            hash(
+                "{{ values | content_hash }}",
+                serde_json::json!({"y": [1, 2], "x": 1})
+            ),
+            "aa996729eb"
+        );
+        assert_eq!(
+            hash(
+                "{{ values | content_hash(length=64) }}",
+                serde_json::json!({"b": {"d": 1, "c": 2}, "a": "z"})
+            ),
+            "24a112075b78e76976ab928424eabfd4f13e83c73757169e5b147d082aea2020"
+        );
+        // A string is hashed as its JSON, quotes included.
+        assert_eq!(
+            hash(
+                "{{ 'abc' | content_hash(length=12) }}",
+                serde_json::json!({})
+            ),
+            "6cc43f858fbb"
+        );
+    }
+
     #[test]
     fn trunc_keeps_the_start_or_the_end() {
         let values = serde_json::json!({"s": "abcdef"});

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{TestCluster, fixture, rchart, stderr_of, stdout_of};
+use crate::support::{TestCluster, fixture, rchart, stderr_of, stdout_of, write_chart};
 
 const MIB: usize = 1024 * 1024;
 
@@ -13,20 +13,20 @@ const TOO_LARGE: &str = "it holds more than 5 MiB; rchart reads at most 5 MiB fr
 
 /// A chart whose one ConfigMap shows `values.name`.
 fn small_chart(dir: &Path) -> PathBuf {
-    let chart = dir.join("small");
-    std::fs::create_dir_all(chart.join("templates")).unwrap();
-    std::fs::write(
-        chart.join("Chart.yaml"),
-        "apiVersion: v2\nname: small\nversion: 0.1.0\n",
+    write_chart(
+        &dir.join("small"),
+        &[
+            (
+                "Chart.yaml",
+                "apiVersion: v2\nname: small\nversion: 0.1.0\n",
+            ),
+            ("values.yaml", "name: default\n"),
+            (
+                "templates/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ values.name }}\n",
+            ),
+        ],
     )
-    .unwrap();
-    std::fs::write(chart.join("values.yaml"), "name: default\n").unwrap();
-    std::fs::write(
-        chart.join("templates/cm.yaml"),
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ values.name }}\n",
-    )
-    .unwrap();
-    chart
 }
 
 fn run(args: &[&str], stdin: Option<Vec<u8>>) -> std::process::Output {
@@ -247,19 +247,17 @@ fn install_with_an_unbounded_values_file_changes_nothing() {
 /// A chart directory whose package holds `entries` entries: the top directory,
 /// templates/, files/, Chart.yaml, the template, and files to fill up.
 fn chart_with_entries(dir: &Path, entries: usize) -> PathBuf {
-    let chart = dir.join("many");
-    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    let chart = write_chart(
+        &dir.join("many"),
+        &[
+            ("Chart.yaml", "apiVersion: v2\nname: many\nversion: 0.1.0\n"),
+            (
+                "templates/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: many\n",
+            ),
+        ],
+    );
     std::fs::create_dir_all(chart.join("files")).unwrap();
-    std::fs::write(
-        chart.join("Chart.yaml"),
-        "apiVersion: v2\nname: many\nversion: 0.1.0\n",
-    )
-    .unwrap();
-    std::fs::write(
-        chart.join("templates/cm.yaml"),
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: many\n",
-    )
-    .unwrap();
     for i in 0..entries - 5 {
         std::fs::write(chart.join(format!("files/f{i:05}.txt")), "").unwrap();
     }

@@ -4,7 +4,7 @@
 use std::process::Output;
 
 use crate::support::{
-    DEV_NS, TestCluster, bundled_chart, dev_chart_args, dev_values, stderr_of, stdout_of,
+    DEV_NS, TestCluster, as_strs, bundled_chart, dev_args, dev_chart_args, stderr_of, stdout_of,
 };
 
 const NS: &str = DEV_NS;
@@ -205,17 +205,11 @@ fn a_changed_route_adds_a_config_map_prunes_the_old_one_and_changes_the_deployme
     );
 
     // The diff predicted what the upgrade really does.
-    cluster.run(&[
+    cluster.run(&as_strs(&dev_args(
         "upgrade",
         "web",
-        &bundled_chart(),
-        "-f",
-        &dev_values(),
-        "--set",
-        "routes./route1=changed",
-        "-n",
-        NS,
-    ]);
+        &["--set", "routes./route1=changed"],
+    )));
     assert_eq!(cluster.config_maps(NS), [new_config]);
     let out = expect(
         &diff_upgrade(&cluster, "web", &["--set", "routes./route1=changed"]),
@@ -264,17 +258,11 @@ fn rollback_diff_shows_the_reverse_change_and_none_for_the_deployed_revision() {
     let cluster = TestCluster::start();
     cluster.install_dev("web");
     let first_config = cluster.config_maps(NS).remove(0);
-    cluster.run(&[
+    cluster.run(&as_strs(&dev_args(
         "upgrade",
         "web",
-        &bundled_chart(),
-        "-f",
-        &dev_values(),
-        "--set",
-        "routes./route1=changed",
-        "-n",
-        NS,
-    ]);
+        &["--set", "routes./route1=changed"],
+    )));
     let second_config = cluster.config_maps(NS).remove(0);
 
     let mut out = String::new();
@@ -319,23 +307,24 @@ fn rollback_diff_shows_the_reverse_change_and_none_for_the_deployed_revision() {
 fn kept_objects_are_not_listed_for_pruning() {
     let cluster = TestCluster::start();
     let temp = tempfile::tempdir().unwrap();
-    let chart = temp.path().join("keeper");
-    std::fs::create_dir_all(chart.join("templates")).unwrap();
-    std::fs::write(
-        chart.join("Chart.yaml"),
-        "apiVersion: v2\nname: keeper\nversion: 0.1.0\n",
-    )
-    .unwrap();
-    std::fs::write(chart.join("values.yaml"), "enabled: true\n").unwrap();
-    std::fs::write(
-        chart.join("templates/configmaps.yaml"),
-        "{%- if values.enabled %}\n\
-         apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n  annotations:\n    rchart.io/resource-policy: keep\ndata:\n  a: \"1\"\n\
-         ---\n\
-         apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: pruned\ndata:\n  a: \"1\"\n\
-         {%- endif %}\n",
-    )
-    .unwrap();
+    let chart = crate::support::write_chart(
+        &temp.path().join("keeper"),
+        &[
+            (
+                "Chart.yaml",
+                "apiVersion: v2\nname: keeper\nversion: 0.1.0\n",
+            ),
+            ("values.yaml", "enabled: true\n"),
+            (
+                "templates/configmaps.yaml",
+                "{%- if values.enabled %}\n\
+                 apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\n  annotations:\n    rchart.io/resource-policy: keep\ndata:\n  a: \"1\"\n\
+                 ---\n\
+                 apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: pruned\ndata:\n  a: \"1\"\n\
+                 {%- endif %}\n",
+            ),
+        ],
+    );
     let chart = chart.display().to_string();
     cluster.run(&["install", "keep", &chart, "-n", NS, "--create-namespace"]);
 
@@ -473,22 +462,81 @@ fn colour_can_be_forced_over_no_color_and_turned_off() {
     let auto = cluster
         .rchart()
         .env_remove("NO_COLOR")
-        .args([
-            "diff",
-            "upgrade",
-            "web",
-            &bundled_chart(),
-            "-f",
-            &dev_values(),
-            "-n",
-            NS,
-        ])
-        .args(change)
+        .arg("diff")
+        .args(dev_args("upgrade", "web", &change))
         .output()
         .unwrap();
     assert!(
         !expect(&auto, 2).contains('\x1b'),
         "auto colours only a terminal"
+    );
+}
+
+/// Runs `rchart ARGS` with stdout and stderr on a terminal (a pseudo-terminal from
+/// util-linux's `script`), with `NO_COLOR` set to `no_color` or unset; returns the exit
+/// code and what the terminal showed.
+fn on_a_terminal(cluster: &TestCluster, args: &[String], no_color: Option<&str>) -> (i32, String) {
+    let quoted: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_rchart").to_string())
+        .chain(args.iter().cloned())
+        .map(|arg| format!("'{}'", arg.replace('\'', r"'\''")))
+        .collect();
+    let mut command = std::process::Command::new("script");
+    command
+        .args([
+            "--quiet",
+            "--return",
+            "--command",
+            &quoted.join(" "),
+            "/dev/null",
+        ])
+        .env("KUBECONFIG", cluster.server.kubeconfig_path())
+        .env("TERM", "xterm-256color")
+        .env_remove("NO_COLOR")
+        .stdin(std::process::Stdio::null());
+    if let Some(value) = no_color {
+        command.env("NO_COLOR", value);
+    }
+    let output = command
+        .output()
+        .expect("util-linux's `script` runs (it gives rchart a terminal)");
+    (output.status.code().unwrap(), stdout_of(&output))
+}
+
+/// On a terminal the diff is coloured, unless NO_COLOR is set to anything; an empty
+/// NO_COLOR does not count (<https://no-color.org>).
+#[test]
+fn a_terminal_gets_colour_unless_no_color_is_set() {
+    let cluster = TestCluster::start();
+    cluster.install_dev("web");
+    let mut args = vec!["diff".to_string()];
+    args.extend(dev_args(
+        "upgrade",
+        "web",
+        &["--set", "routes./route1=changed"],
+    ));
+
+    let (code, shown) = on_a_terminal(&cluster, &args, None);
+    assert_eq!(code, 2, "{shown}");
+    assert!(
+        shown.contains("\x1b[32m+          name: web-multiroute-config-"),
+        "a terminal gets colour:\n{shown}"
+    );
+    let (code, shown) = on_a_terminal(&cluster, &args, Some(""));
+    assert_eq!(code, 2, "{shown}");
+    assert!(
+        shown.contains('\x1b'),
+        "an empty NO_COLOR is no request:\n{shown}"
+    );
+
+    let (code, shown) = on_a_terminal(&cluster, &args, Some("1"));
+    assert_eq!(code, 2, "{shown}");
+    assert!(
+        shown.contains("+          name: web-multiroute-config-"),
+        "the same diff:\n{shown}"
+    );
+    assert!(
+        !shown.contains('\x1b'),
+        "NO_COLOR turns colour off:\n{shown}"
     );
 }
 

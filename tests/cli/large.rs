@@ -26,22 +26,28 @@ fn incompressible(seed: u64, len: usize) -> String {
 /// A chart of `config_maps` ConfigMaps of 950 KB each, which gzip cannot shrink much:
 /// two are enough for a record of two Secrets.
 pub fn chart_of_size(dir: &std::path::Path, config_maps: usize) -> std::path::PathBuf {
-    let chart = dir.join("blobs");
-    std::fs::create_dir_all(chart.join("templates")).unwrap();
-    std::fs::write(
-        chart.join("Chart.yaml"),
-        "apiVersion: v2\nname: blobs\nversion: 1.0.0\n",
-    )
-    .unwrap();
-    std::fs::write(chart.join("values.yaml"), "version: \"1\"\n").unwrap();
-    for index in 0..config_maps {
-        let template = format!(
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{{{ release.name }}}}-blob-{index}\ndata:\n  version: {{{{ values.version | quote }}}}\n  blob: {}\n",
-            incompressible(index as u64 + 1, BLOB_BYTES)
-        );
-        std::fs::write(chart.join(format!("templates/blob-{index}.yaml")), template).unwrap();
-    }
-    chart
+    let templates: Vec<(String, String)> = (0..config_maps)
+        .map(|index| {
+            let template = format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{{{ release.name }}}}-blob-{index}\ndata:\n  version: {{{{ values.version | quote }}}}\n  blob: {}\n",
+                incompressible(index as u64 + 1, BLOB_BYTES)
+            );
+            (format!("templates/blob-{index}.yaml"), template)
+        })
+        .collect();
+    let mut files = vec![
+        (
+            "Chart.yaml",
+            "apiVersion: v2\nname: blobs\nversion: 1.0.0\n",
+        ),
+        ("values.yaml", "version: \"1\"\n"),
+    ];
+    files.extend(
+        templates
+            .iter()
+            .map(|(path, text)| (path.as_str(), text.as_str())),
+    );
+    crate::support::write_chart(&dir.join("blobs"), &files)
 }
 
 fn rchart_secrets(cluster: &TestCluster) -> Vec<String> {

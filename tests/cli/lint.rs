@@ -1,4 +1,4 @@
-use crate::support::{chart_copy, fixture, rchart, stdout_of};
+use crate::support::{chart_copy, fixture, rchart, stdout_of, write_chart};
 
 #[test]
 fn a_clean_chart_passes_strict_lint() {
@@ -39,20 +39,18 @@ data:
 #[test]
 fn warnings_name_the_resource_and_fail_only_with_strict() {
     let dir = tempfile::tempdir().unwrap();
-    let chart = dir.path().join("risky");
-    std::fs::create_dir_all(chart.join("templates")).unwrap();
-    std::fs::write(
-        chart.join("Chart.yaml"),
-        "apiVersion: v2\nname: risky\nversion: 0.1.0\n",
-    )
-    .unwrap();
-    std::fs::write(
-        chart.join("values.yaml"),
-        "image: nginx:1.27\npassword: \"\"\n",
-    )
-    .unwrap();
-    std::fs::write(chart.join("templates/deployment.yaml"), RISKY_DEPLOYMENT).unwrap();
-    std::fs::write(chart.join("templates/secret.yaml"), RISKY_SECRET).unwrap();
+    let chart = write_chart(
+        &dir.path().join("risky"),
+        &[
+            (
+                "Chart.yaml",
+                "apiVersion: v2\nname: risky\nversion: 0.1.0\n",
+            ),
+            ("values.yaml", "image: nginx:1.27\npassword: \"\"\n"),
+            ("templates/deployment.yaml", RISKY_DEPLOYMENT),
+            ("templates/secret.yaml", RISKY_SECRET),
+        ],
+    );
     let dev = dir.path().join("dev.yaml");
     std::fs::write(&dev, "password: committed-pass\n").unwrap();
     let lint = |strict: bool| {

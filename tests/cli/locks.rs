@@ -1,58 +1,54 @@
 //! Release locks: one operation at a time, fast failure for the others, and recovery
 //! when a holder dies.
+//!
+//! Nothing here races the clock: an operation is stopped where a test needs it by
+//! holding one of its requests at a gate of the test API server, and a dead holder's
+//! lock is made to look old by moving its Lease's renewal time, not by waiting.
 
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Output};
+use std::time::Duration;
 
-use rchart_test_apiserver::Fault;
+use rchart_test_apiserver::{FaultAction, Gate, Operation, RequestMatch, TimeShift};
 use serde_json::Value;
 
-use crate::support::{DEV_NS, TestCluster, dev_chart_args, stderr_of};
+use crate::support::{
+    DEV_NS, TestCluster, as_strs, dev_args, real_writes_to, stderr_of, stdout_of,
+};
 
 const NS: &str = DEV_NS;
+const LEASE: &str = "rchart.release.web";
 
-fn upgrade_args(route: &str) -> Vec<String> {
-    let mut args = vec!["upgrade".to_string(), "web".to_string()];
-    args.extend(dev_chart_args(&[
-        "--set",
-        &format!("routes./route1={route}"),
-    ]));
-    args
-}
-
-fn install(cluster: &TestCluster) {
-    cluster.install_dev("web");
+fn upgrade_args(route: &str, extra: &[&str]) -> Vec<String> {
+    let set = format!("routes./route1={route}");
+    let mut args = vec!["--set", set.as_str()];
+    args.extend(extra);
+    dev_args("upgrade", "web", &args)
 }
 
 fn spawn(cluster: &TestCluster, args: &[String]) -> Child {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_rchart"));
-    command
-        .args(args)
-        .env("KUBECONFIG", cluster.server.kubeconfig_path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command.spawn().unwrap()
+    cluster.spawn(&as_strs(args))
+}
+
+/// Holds the real apply (not the dry-run check) of the bundled chart's Deployment. An
+/// operation held there has taken its lock and recorded its revision as pending.
+fn hold_the_deployment_apply(cluster: &TestCluster) -> Gate {
+    cluster
+        .server
+        .hold(real_writes_to("deployments", "web-multiroute"))
 }
 
 fn history(cluster: &TestCluster) -> Vec<Value> {
     cluster.history("web", NS)
 }
 
-/// Waits until revision `revision` is recorded as pending.
-fn wait_for_pending(cluster: &TestCluster, revision: u64) {
-    let name = format!("rchart.release.v1.web.v{revision}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if let Some(secret) = cluster.get("secrets", NS, &name)
-            && secret["metadata"]["labels"]["status"]
-                .as_str()
-                .is_some_and(|s| s.starts_with("pending-"))
-        {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("revision {revision} never became pending");
+fn status_of(cluster: &TestCluster, revision: u64) -> String {
+    let record = cluster
+        .get("secrets", NS, &format!("rchart.release.v1.web.v{revision}"))
+        .unwrap_or_else(|| panic!("revision {revision} is recorded"));
+    record["metadata"]["labels"]["status"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 fn assert_one_deployed_and_contiguous(cluster: &TestCluster) -> Vec<Value> {
@@ -80,68 +76,123 @@ fn assert_one_deployed_and_contiguous(cluster: &TestCluster) -> Vec<Value> {
 }
 
 #[test]
-fn concurrent_upgrades_take_turns_or_fail_with_the_lock_message() {
+fn two_upgrades_that_start_together_contend_and_the_loser_names_the_winner() {
     let cluster = TestCluster::start();
-    install(&cluster);
-    // Slow the applies down so the processes overlap.
-    cluster
+    cluster.install_dev("web");
+    cluster.server.clear_requests();
+    // Both lock requests wait at the gate until both were sent, so they really meet.
+    let lock_creates = cluster
         .server
-        .add_fault(Fault::delay(Some("/deployments/"), Duration::from_millis(150)).persistent());
-    let children: Vec<Child> = (0..8)
-        .map(|i| spawn(&cluster, &upgrade_args(&format!("version-{i}"))))
+        .hold(RequestMatch::of(Operation::Create).resource("leases"));
+    let first = spawn(&cluster, &upgrade_args("first", &[]));
+    let second = spawn(&cluster, &upgrade_args("second", &[]));
+    let pids = [first.id(), second.id()];
+    lock_creates.wait_for(2);
+    drop(lock_creates);
+
+    let outputs: Vec<Output> = [first, second]
+        .into_iter()
+        .map(|child| child.wait_with_output().unwrap())
         .collect();
-    let mut succeeded = 0;
-    for child in children {
-        let output = child.wait_with_output().unwrap();
-        if output.status.success() {
-            succeeded += 1;
-        } else {
-            let stderr = stderr_of(&output);
-            assert_eq!(output.status.code(), Some(1), "{stderr}");
-            assert!(
-                stderr.contains("error: release web is locked by ")
-                    && stderr.contains("(rchart upgrade web) since "),
-                "a process failed for another reason than the lock:\n{stderr}"
-            );
-        }
-    }
-    assert!(succeeded >= 1);
-    let revisions = assert_one_deployed_and_contiguous(&cluster);
+    let winners: Vec<usize> = (0..2).filter(|&i| outputs[i].status.success()).collect();
     assert_eq!(
-        revisions.len(),
-        1 + succeeded,
-        "every success made one revision, no more"
+        winners.len(),
+        1,
+        "exactly one wins:\n{}\n{}",
+        stderr_of(&outputs[0]),
+        stderr_of(&outputs[1])
     );
+    let (winner, loser) = (winners[0], 1 - winners[0]);
+    let stderr = stderr_of(&outputs[loser]);
+    assert_eq!(outputs[loser].status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "error: release web is locked by {} pid {} (rchart upgrade web) since ",
+            this_host(),
+            pids[winner]
+        )),
+        "the loser names the winner:\n{stderr}"
+    );
+    let lock_creates: Vec<Option<u16>> = cluster
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/leases"))
+        .map(|r| r.status)
+        .collect();
+    let mut statuses = lock_creates.clone();
+    statuses.sort();
+    assert_eq!(statuses, [Some(201), Some(409)], "{lock_creates:?}");
+    let revisions = assert_one_deployed_and_contiguous(&cluster);
+    assert_eq!(revisions.len(), 2, "the winner made one revision, no more");
     assert!(
         cluster.names("leases", NS).is_empty(),
-        "every lock was released"
+        "the lock was released"
     );
 }
 
 #[test]
-fn a_killed_upgrade_is_recovered_after_the_lock_timeout() {
+fn every_changing_operation_fails_at_once_while_another_holds_the_lock() {
     let cluster = TestCluster::start();
-    install(&cluster);
-    let slow = cluster
-        .server
-        .add_fault(Fault::delay(Some("/deployments/"), Duration::from_secs(20)).persistent());
-    let mut args = upgrade_args("killed");
-    args.extend(["--lock-timeout".to_string(), "2s".to_string()]);
-    let mut child = spawn(&cluster, &args);
-    wait_for_pending(&cluster, 2);
+    cluster.install_dev("web");
+    let apply = hold_the_deployment_apply(&cluster);
+    let holder = spawn(&cluster, &upgrade_args("held", &[]));
+    apply.wait_for(1);
+
+    let locked = format!(
+        "release web is locked by {} pid {} (rchart upgrade web) since ",
+        this_host(),
+        holder.id()
+    );
+    for args in [
+        upgrade_args("second", &[]),
+        dev_args("install", "web", &[]),
+        ["rollback", "web", "1", "-n", NS]
+            .map(String::from)
+            .to_vec(),
+        ["uninstall", "web", "-n", NS].map(String::from).to_vec(),
+    ] {
+        let error = cluster.fail(&as_strs(&args));
+        assert!(error.contains(&locked), "rchart {}: {error}", args[0]);
+    }
+    assert_eq!(status_of(&cluster, 2), "pending-upgrade");
+
+    apply.release_all();
+    let output = holder.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(assert_one_deployed_and_contiguous(&cluster).len(), 2);
+}
+
+#[test]
+fn a_killed_upgrade_is_recovered_once_its_lock_has_expired() {
+    let cluster = TestCluster::start();
+    cluster.install_dev("web");
+    let apply = hold_the_deployment_apply(&cluster);
+    let mut child = spawn(&cluster, &upgrade_args("killed", &[]));
+    apply.wait_for(1);
+    assert_eq!(status_of(&cluster, 2), "pending-upgrade");
     child.kill().unwrap();
     child.wait().unwrap();
-    cluster.server.remove_fault(slow);
+    // What the dead process sent never arrives.
+    apply.drop_connections(1);
+    drop(apply);
 
-    // The lock still stands until it expires.
-    let err = cluster.fail(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(err.contains("release web is locked by"), "{err}");
+    // The lock stands until it expires (the default --lock-timeout, 5m).
+    let error = cluster.fail(&as_strs(&upgrade_args("too-early", &[])));
+    assert!(error.contains("release web is locked by"), "{error}");
+    assert!(error.contains(", in 4m"), "{error}");
 
-    std::thread::sleep(Duration::from_millis(2500));
-    let mut retry = upgrade_args("recovered");
-    retry.extend(["--lock-timeout".to_string(), "2s".to_string()]);
-    let out = cluster.run(&retry.iter().map(String::as_str).collect::<Vec<_>>());
+    // Ten minutes later, as far as the Lease says.
+    cluster
+        .server
+        .shift_lease(NS, LEASE, TimeShift::Earlier(Duration::from_secs(600)))
+        .unwrap();
+    let (out, err) = cluster.run_with_stderr(&as_strs(&upgrade_args("recovered", &[])));
     assert!(out.contains("STATUS: deployed"), "{out}");
+    assert!(
+        err.contains("took over the lock of release web from ") && err.contains("had expired"),
+        "{err}"
+    );
 
     let revisions = assert_one_deployed_and_contiguous(&cluster);
     let killed = &revisions[1];
@@ -153,49 +204,109 @@ fn a_killed_upgrade_is_recovered_after_the_lock_timeout() {
             .starts_with("Abandoned: the operation of "),
         "{killed}"
     );
-    assert_eq!(revisions[2]["status"], "deployed");
+    assert_eq!(
+        revisions.len(),
+        3,
+        "the attempt while locked recorded nothing: {revisions:?}"
+    );
+}
+
+/// Starts `args`, holds it at the apply of the Deployment, kills it (SIGKILL: nothing is
+/// cleaned up) and removes its lock by hand, as someone who deletes the Lease would.
+fn killed_and_unlocked_by_hand(cluster: &TestCluster, args: &[String]) {
+    let apply = hold_the_deployment_apply(cluster);
+    let mut child = spawn(cluster, args);
+    apply.wait_for(1);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    apply.drop_connections(1);
+    cluster.server.delete("leases", NS, LEASE).unwrap();
 }
 
 #[test]
-fn sigterm_marks_the_revision_failed_and_releases_the_lock() {
+fn a_revision_left_pending_without_its_lock_blocks_operations_until_a_rollback() {
     let cluster = TestCluster::start();
-    install(&cluster);
-    let slow = cluster
-        .server
-        .add_fault(Fault::delay(Some("/deployments/"), Duration::from_secs(20)).persistent());
-    let child = spawn(&cluster, &upgrade_args("interrupted"));
-    wait_for_pending(&cluster, 2);
+    cluster.install_dev("web");
+    killed_and_unlocked_by_hand(&cluster, &upgrade_args("stuck", &[]));
+    assert_eq!(status_of(&cluster, 2), "pending-upgrade");
+
+    let error = cluster.fail(&as_strs(&upgrade_args("next", &[])));
+    assert!(
+        error.contains("another operation is in progress on release web (revision 2, since "),
+        "{error}"
+    );
+    assert!(
+        error.contains("`rchart rollback web` marks it failed and restores the previous revision"),
+        "{error}"
+    );
+    assert_eq!(cluster.records(NS).len(), 2, "the refusal recorded nothing");
+
+    let out = cluster.run(&["rollback", "web", "-n", NS]);
+    assert!(out.contains("REVISION: 3"), "{out}");
+    let revisions = assert_one_deployed_and_contiguous(&cluster);
+    assert_eq!(revisions[1]["status"], "failed");
+    assert_eq!(revisions[2]["description"], "Rollback to 1");
+    cluster.run(&as_strs(&upgrade_args("next", &[])));
+    assert_eq!(status_of(&cluster, 4), "deployed");
+}
+
+#[test]
+fn an_install_left_pending_without_its_lock_names_uninstall_as_the_way_out() {
+    let cluster = TestCluster::start();
+    cluster.create_namespace(NS);
+    killed_and_unlocked_by_hand(&cluster, &dev_args("install", "web", &[]));
+    assert_eq!(status_of(&cluster, 1), "pending-install");
+
+    let error = cluster.fail(&as_strs(&upgrade_args("next", &[])));
+    assert!(
+        error.contains("another operation is in progress on release web (revision 1, since ")
+            && error.contains("`rchart uninstall web` removes it"),
+        "{error}"
+    );
+    cluster.run(&["uninstall", "web", "-n", NS]);
+    assert!(cluster.records(NS).is_empty());
+    cluster.install_dev("web");
+    assert_eq!(status_of(&cluster, 1), "deployed");
+}
+
+/// Stops an upgrade with `signal` while it applies, and returns its output.
+fn interrupted_upgrade(cluster: &TestCluster, signal: &str) -> Output {
+    cluster.install_dev("web");
+    let apply = hold_the_deployment_apply(cluster);
+    let child = spawn(cluster, &upgrade_args("interrupted", &[]));
+    apply.wait_for(1);
     let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     let output = child.wait_with_output().unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        stderr_of(&output).contains("interrupted by SIGTERM"),
-        "{}",
-        stderr_of(&output)
-    );
-    cluster.server.remove_fault(slow);
+    // The apply it left behind never arrives.
+    apply.drop_connections(1);
+    output
+}
 
+fn assert_interrupted_cleanly(cluster: &TestCluster, output: &Output, signal: &str) {
+    assert_eq!(output.status.code(), Some(1), "{}", stderr_of(output));
+    assert!(
+        stderr_of(output).contains(&format!(
+            "error: interrupted by {signal}; the revision in progress was marked failed"
+        )),
+        "{}",
+        stderr_of(output)
+    );
     assert!(
         cluster.names("leases", NS).is_empty(),
         "the lock was released"
     );
-    let revisions = history(&cluster);
+    let revisions = history(cluster);
     assert_eq!(revisions[1]["status"], "failed");
     assert_eq!(
         revisions[1]["description"],
-        "Interrupted by SIGTERM before it finished"
+        format!("Interrupted by {signal} before it finished")
     );
     // The next operation needs no waiting.
-    let out = cluster.run(
-        &upgrade_args("after")
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    );
+    let out = cluster.run(&as_strs(&upgrade_args("after", &[])));
     assert!(
         out.contains("REVISION: 3") && out.contains("STATUS: deployed"),
         "{out}"
@@ -203,58 +314,92 @@ fn sigterm_marks_the_revision_failed_and_releases_the_lock() {
 }
 
 #[test]
+fn sigterm_marks_the_revision_failed_and_releases_the_lock() {
+    let cluster = TestCluster::start();
+    let output = interrupted_upgrade(&cluster, "TERM");
+    assert_interrupted_cleanly(&cluster, &output, "SIGTERM");
+}
+
+/// Ctrl-C in a terminal sends SIGINT to the foreground process.
+#[test]
+fn ctrl_c_marks_the_revision_failed_and_releases_the_lock() {
+    let cluster = TestCluster::start();
+    let output = interrupted_upgrade(&cluster, "INT");
+    assert_interrupted_cleanly(&cluster, &output, "SIGINT");
+}
+
+#[test]
 fn an_uncontended_lock_costs_two_requests() {
     let cluster = TestCluster::start();
-    install(&cluster);
+    cluster.install_dev("web");
     cluster.server.clear_requests();
-    cluster.run(
-        &upgrade_args("cheap")
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    );
+    cluster.run(&as_strs(&upgrade_args("cheap", &[])));
     let lease_requests: Vec<String> = cluster
         .server
         .requests()
         .iter()
         .filter(|r| r.path.contains("/leases"))
-        .map(|r| format!("{} {}", r.method, r.path))
+        .map(|r| format!("{} {} {:?}", r.method, r.path, r.status))
         .collect();
-    assert_eq!(lease_requests.len(), 2, "{lease_requests:?}");
-    assert!(lease_requests[0].starts_with("POST") && lease_requests[1].starts_with("DELETE"));
+    assert_eq!(
+        lease_requests,
+        [
+            format!("POST /apis/coordination.k8s.io/v1/namespaces/{NS}/leases Some(201)"),
+            format!("DELETE /apis/coordination.k8s.io/v1/namespaces/{NS}/leases/{LEASE} Some(200)"),
+        ]
+    );
 }
 
 #[test]
 fn a_failed_lock_renewal_is_retried_and_the_lock_still_released() {
     let cluster = TestCluster::start();
-    install(&cluster);
-    // Long enough for several renewals at a 1 s lock timeout (one every 333 ms).
-    let slow = cluster
-        .server
-        .add_fault(Fault::delay(Some("/deployments/"), Duration::from_millis(1500)).persistent());
-    cluster.server.add_fault(Fault::fail_writes_to(
-        "leases",
-        "rchart.release.web",
-        500,
-        "etcd timeout",
-    ));
-    cluster.server.clear_requests();
-    let mut args = upgrade_args("renewed");
-    args.extend(["--lock-timeout".to_string(), "1s".to_string()]);
-    cluster.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    cluster.server.remove_fault(slow);
+    cluster.install_dev("web");
+    let apply = hold_the_deployment_apply(&cluster);
     let renewals = cluster
+        .server
+        .hold(RequestMatch::of(Operation::Update).resource("leases"));
+    cluster.server.clear_requests();
+    // A 1 s lease is renewed every third of a second.
+    let child = spawn(
+        &cluster,
+        &upgrade_args("renewed", &["--lock-timeout", "1s"]),
+    );
+    apply.wait_for(1);
+    // The first renewal fails with a 500, which the client does not retry by itself...
+    renewals.wait_for(1);
+    renewals.fail(1, FaultAction::etcd_request_timed_out());
+    // ...so the renewal that comes next, while the operation still runs, is rchart's.
+    renewals.wait_for(1);
+    renewals.release(1);
+    drop(renewals);
+    apply.release_all();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert!(stdout_of(&output).contains("STATUS: deployed"));
+
+    let renewals: Vec<String> = cluster
         .server
         .requests()
         .iter()
-        .filter(|r| r.method == "PUT" && r.path.contains("/leases/"))
-        .count();
-    assert!(
-        renewals >= 2,
-        "the failed renewal was retried: {renewals} renewals"
+        .filter(|r| r.method == "PUT" && r.path.ends_with(&format!("/leases/{LEASE}")))
+        .map(|r| format!("{:?} {:?}", r.injected, r.status))
+        .take(2)
+        .collect();
+    assert_eq!(
+        renewals,
+        ["[Held, Failed] Some(500)", "[Held] Some(200)"],
+        "the failed renewal, then the one that retried it"
     );
     assert!(
         cluster.names("leases", NS).is_empty(),
         "the lock was released"
     );
+}
+
+/// The host name rchart puts in a lock's holder identity.
+fn this_host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_string()
 }

@@ -59,6 +59,7 @@ fn writes_name_version_tgz_and_prints_path_and_digest() {
 fn json_output_is_the_digest_alone() {
     let out = tempfile::tempdir().unwrap();
     let output = package(&fixture("charts/full"), out.path(), &["-o", "json"]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let bytes = std::fs::read(out.path().join("full-1.2.3.tgz")).unwrap();
     assert_eq!(json, serde_json::json!({ "sha256": sha256_hex(&bytes) }));
@@ -67,16 +68,24 @@ fn json_output_is_the_digest_alone() {
 #[test]
 fn archives_are_reproducible_with_fixed_metadata() {
     let (_temp, chart) = chart_copy("charts/full");
+    // Modification times must not leak into the archive: package the same tree with
+    // every file dated 2001, then with every file dated 2033.
+    let date_every_file = |seconds: u64| {
+        let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds);
+        for entry in walk(&chart) {
+            let file = std::fs::File::options().append(true).open(&entry).unwrap();
+            file.set_modified(time).unwrap();
+            assert_eq!(file.metadata().unwrap().modified().unwrap(), time);
+        }
+    };
+    date_every_file(1_000_000_000);
     let first = tempfile::tempdir().unwrap();
-    package(&chart, first.path(), &[]);
-    // Touch every file: modification times must not leak into the archive.
-    for entry in walk(&chart) {
-        let file = std::fs::File::options().append(true).open(&entry).unwrap();
-        file.set_modified(std::time::SystemTime::now()).unwrap();
-    }
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let output = package(&chart, first.path(), &[]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    date_every_file(2_000_000_000);
     let second = tempfile::tempdir().unwrap();
-    package(&chart, second.path(), &[]);
+    let output = package(&chart, second.path(), &[]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
     let a = std::fs::read(first.path().join("full-1.2.3.tgz")).unwrap();
     let b = std::fs::read(second.path().join("full-1.2.3.tgz")).unwrap();
     assert_eq!(a, b, "two packages of the same tree differ");

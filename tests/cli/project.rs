@@ -421,6 +421,8 @@ fn an_object_outside_the_release_namespace_is_refused_unless_the_chart_opts_in()
             },
         }))
         .unwrap();
+    // Served from now on, whatever delay the server's mode gives new CRDs.
+    cluster.server.establish_crds();
     std::fs::remove_file(layout.root.join("chart/templates/stray.yaml")).unwrap();
     layout.write(
         "chart/templates/gadget.yaml",

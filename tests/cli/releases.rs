@@ -1,10 +1,17 @@
 //! Releases against the test API server: the real binary, real HTTP, real state.
 
+use rchart_test_apiserver::{CrdEstablishment, Operation, RequestMatch};
 use serde_json::{Value, json};
 
-use crate::support::{DEV_NS, TestCluster, bundled_chart, dev_values, fail_after_check, stdout_of};
+use crate::support::{
+    DEV_NS, TestCluster, as_strs, bundled_chart, dev_args, fail_after_check, stderr_of, stdout_of,
+    write_chart,
+};
 
 const NS: &str = DEV_NS;
+
+/// The bundled chart's Deployment, as its requests' paths end.
+const DEPLOYMENT_PATH: &str = "/apis/apps/v1/namespaces/backend-dev/deployments/web-multiroute";
 
 fn record_status(cluster: &TestCluster, name: &str, revision: u64) -> String {
     let secret = cluster
@@ -79,17 +86,11 @@ fn install_upgrade_rollback_and_history() {
     assert_eq!(deployment_config_map(&cluster, "web"), first_config[0]);
 
     // 2. Upgrade with a changed route: a new ConfigMap, the old one pruned.
-    let out = cluster.run(&[
+    let out = cluster.run(&as_strs(&dev_args(
         "upgrade",
         "web",
-        &bundled_chart(),
-        "-f",
-        &dev_values(),
-        "--set",
-        "routes./route1=changed",
-        "-n",
-        NS,
-    ]);
+        &["--set", "routes./route1=changed"],
+    )));
     assert!(out.contains("REVISION: 2"), "{out}");
     assert_eq!(record_status(&cluster, "web", 1), "superseded");
     assert_eq!(record_status(&cluster, "web", 2), "deployed");
@@ -177,30 +178,16 @@ fn uninstall_removes_objects_and_records_unless_history_is_kept() {
 #[test]
 fn upgrade_install_installs_and_install_refuses_an_existing_name() {
     let cluster = TestCluster::start();
-    let out = cluster.run(&[
+    let out = cluster.run(&as_strs(&dev_args(
         "upgrade",
-        "--install",
         "web",
-        &bundled_chart(),
-        "-f",
-        &dev_values(),
-        "-n",
-        NS,
-        "--create-namespace",
-    ]);
+        &["--install", "--create-namespace"],
+    )));
     assert!(
         out.contains("REVISION: 1") && out.contains("STATUS: deployed"),
         "{out}"
     );
-    let err = cluster.fail(&[
-        "install",
-        "web",
-        &bundled_chart(),
-        "-f",
-        &dev_values(),
-        "-n",
-        NS,
-    ]);
+    let err = cluster.fail(&as_strs(&dev_args("install", "web", &[])));
     assert!(
         err.contains("release \"web\" already exists in namespace \"backend-dev\""),
         "{err}"
@@ -212,42 +199,54 @@ fn upgrade_install_installs_and_install_refuses_an_existing_name() {
     );
 }
 
+/// `--dry-run` on install and on upgrade: the manifests are printed and checked by the
+/// server (`dryRun=All`), and nothing is written, not even the lock.
 #[test]
-fn dry_run_stores_nothing() {
+fn dry_runs_store_nothing() {
     let cluster = TestCluster::start();
     cluster.create_namespace(NS);
-    let before = cluster.server.resource_version();
-    let output = cluster
-        .rchart()
-        .args([
-            "install",
-            "web",
-            &bundled_chart(),
-            "-f",
-            &dev_values(),
-            "-n",
-            NS,
-            "--dry-run",
-        ])
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    let printed = stdout_of(&output);
-    assert!(printed.contains("kind: Deployment"), "{printed}");
+    let dry_run = |verb: &str, extra: &[&str]| {
+        let mut args = extra.to_vec();
+        args.push("--dry-run");
+        cluster.server.clear_requests();
+        // Lagging controllers may still be writing the status of what came before: they
+        // wait, so that any write now would be the dry run's.
+        cluster.server.pause_controller();
+        let before = cluster.server.resource_version();
+        let printed = cluster.run(&as_strs(&dev_args(verb, "web", &args)));
+        assert!(printed.contains("kind: Deployment"), "{printed}");
+        assert_eq!(
+            cluster.server.resource_version(),
+            before,
+            "{verb}: nothing was written"
+        );
+        cluster.server.resume_controller();
+        let requests = cluster.server.requests();
+        let checks = requests
+            .iter()
+            .filter(|r| r.method == "PATCH" && r.query_param("dryRun").as_deref() == Some("All"))
+            .count();
+        assert_eq!(checks, 5, "{verb}: every object is validated by the server");
+        assert!(
+            requests
+                .iter()
+                .filter(|r| r.is_write())
+                .all(|r| r.query_param("dryRun").as_deref() == Some("All")),
+            "{verb}: no write but dry runs: {requests:#?}"
+        );
+        printed
+    };
+
+    dry_run("install", &[]);
     assert!(cluster.records(NS).is_empty());
     assert!(cluster.config_maps(NS).is_empty() && cluster.names("deployments", NS).is_empty());
-    assert_eq!(
-        cluster.server.resource_version(),
-        before,
-        "nothing was written"
-    );
-    let dry_runs = cluster
-        .server
-        .requests()
-        .iter()
-        .filter(|r| r.method == "PATCH" && r.query_param("dryRun").as_deref() == Some("All"))
-        .count();
-    assert_eq!(dry_runs, 5, "every object is validated by the server");
+
+    cluster.install_dev("web");
+    let config_maps = cluster.config_maps(NS);
+    let printed = dry_run("upgrade", &["--set", "routes./route1=dry"]);
+    assert!(printed.contains("/route1: dry"), "{printed}");
+    assert_eq!(cluster.records(NS), ["rchart.release.v1.web.v1"]);
+    assert_eq!(cluster.config_maps(NS), config_maps);
 }
 
 #[test]
@@ -271,15 +270,7 @@ fn foreign_objects_in_the_way_stop_the_install_before_any_change() {
         version_of("services", "web-multiroute"),
         version_of("secrets", "web-multiroute-dev-db"),
     );
-    let err = cluster.fail(&[
-        "install",
-        "web",
-        &bundled_chart(),
-        "-f",
-        &dev_values(),
-        "-n",
-        NS,
-    ]);
+    let err = cluster.fail(&as_strs(&dev_args("install", "web", &[])));
     assert!(
         err.contains("Service backend-dev/web-multiroute (no release)"),
         "{err}"
@@ -304,16 +295,7 @@ fn foreign_objects_in_the_way_stop_the_install_before_any_change() {
         "the lock was released"
     );
 
-    let out = cluster.run(&[
-        "install",
-        "web",
-        &bundled_chart(),
-        "-f",
-        &dev_values(),
-        "-n",
-        NS,
-        "--take-ownership",
-    ]);
+    let out = cluster.run(&as_strs(&dev_args("install", "web", &["--take-ownership"])));
     assert!(out.contains("STATUS: deployed"), "{out}");
     assert_stamped(
         &cluster.get("services", NS, "web-multiroute").unwrap(),
@@ -335,20 +317,15 @@ fn a_failing_object_fails_the_revision_and_a_later_upgrade_recovers() {
         500,
         "etcdserver: request timed out",
     ));
-    let err = cluster.fail(&[
-        "install",
-        "web",
-        &bundled_chart(),
-        "-f",
-        &dev_values(),
-        "-n",
-        NS,
-    ]);
+    let err = cluster.fail(&as_strs(&dev_args("install", "web", &[])));
     assert!(
         err.contains("Deployment backend-dev/web-multiroute"),
         "{err}"
     );
     assert!(err.contains("etcdserver: request timed out"), "{err}");
+    cluster.assert_fired(&[&format!(
+        "PATCH {DEPLOYMENT_PATH}: failed, handled nothing, answered 500"
+    )]);
     assert_eq!(record_status(&cluster, "web", 1), "failed");
     let status: Value =
         serde_json::from_str(&cluster.run(&["status", "web", "-n", NS, "-o", "json"])).unwrap();
@@ -360,15 +337,7 @@ fn a_failing_object_fails_the_revision_and_a_later_upgrade_recovers() {
         "{status}"
     );
 
-    let out = cluster.run(&[
-        "upgrade",
-        "web",
-        &bundled_chart(),
-        "-f",
-        &dev_values(),
-        "-n",
-        NS,
-    ]);
+    let out = cluster.run(&as_strs(&dev_args("upgrade", "web", &[])));
     assert!(
         out.contains("REVISION: 2") && out.contains("STATUS: deployed"),
         "{out}"
@@ -399,15 +368,7 @@ fn an_invalid_object_is_reported_with_the_servers_reason_before_anything_changes
         )
         .persistent(),
     );
-    let err = cluster.fail(&[
-        "install",
-        "web",
-        &bundled_chart(),
-        "-f",
-        &dev_values(),
-        "-n",
-        NS,
-    ]);
+    let err = cluster.fail(&as_strs(&dev_args("install", "web", &[])));
     assert!(
         err.contains("the API server rejected 2 objects in a dry run, so nothing was changed"),
         "{err}"
@@ -425,6 +386,20 @@ fn an_invalid_object_is_reported_with_the_servers_reason_before_anything_changes
     );
     assert!(cluster.records(NS).is_empty(), "no revision was recorded");
     assert!(cluster.config_maps(NS).is_empty(), "nothing was applied");
+    let mut fired = cluster.fired();
+    fired.sort();
+    assert_eq!(
+        fired,
+        [
+            format!(
+                "PATCH /api/v1/namespaces/{NS}/services/web-multiroute: failed, handled nothing, answered 422"
+            ),
+            format!(
+                "PATCH /apis/networking.k8s.io/v1/namespaces/{NS}/ingresses/web-multiroute: failed, handled nothing, answered 422"
+            ),
+        ],
+        "only the dry-run checks were sent, and both were refused"
+    );
 }
 
 #[test]
@@ -472,15 +447,7 @@ fn installing_the_bundled_chart_stays_within_the_request_budget() {
     let cluster = TestCluster::start();
     cluster.create_namespace(NS);
     cluster.server.clear_requests();
-    cluster.run(&[
-        "install",
-        "web",
-        &bundled_chart(),
-        "-f",
-        &dev_values(),
-        "-n",
-        NS,
-    ]);
+    cluster.run(&as_strs(&dev_args("install", "web", &[])));
     let requests = cluster.server.requests();
     // Per object: one dry-run check and one apply; per kind (one object each here): one
     // LIST of metadata for ownership. Besides: the lock (2), discovery (3), the history
@@ -577,15 +544,7 @@ fn without_aggregated_discovery_only_the_groups_the_manifests_use_are_queried() 
     );
     cluster.create_namespace(NS);
     cluster.server.clear_requests();
-    cluster.run(&[
-        "install",
-        "web",
-        &bundled_chart(),
-        "-f",
-        &dev_values(),
-        "-n",
-        NS,
-    ]);
+    cluster.run(&as_strs(&dev_args("install", "web", &[])));
     let discovery: Vec<String> = cluster
         .server
         .requests()
@@ -625,20 +584,21 @@ fn capability_guarded_objects_are_installed_whatever_the_discovery() {
         let cluster =
             TestCluster::with(rchart_test_apiserver::TestApiServer::builder().discovery(mode));
         let dir = tempfile::tempdir().unwrap();
-        let chart = dir.path().join("guarded");
-        std::fs::create_dir_all(chart.join("templates")).unwrap();
-        std::fs::write(
-            chart.join("Chart.yaml"),
-            "apiVersion: v2\nname: guarded\nversion: 1.0.0\n",
-        )
-        .unwrap();
-        std::fs::write(chart.join("values.yaml"), "").unwrap();
-        std::fs::write(
-            chart.join("templates/config.yaml"),
-            "{% if \"v1\" in capabilities.api_versions %}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: guarded-config\n{% endif %}\n\
-             ---\n{% if \"apps/v1\" in capabilities.api_versions %}\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: guarded\nspec:\n  selector:\n    matchLabels: {app: guarded}\n  template:\n    metadata:\n      labels: {app: guarded}\n    spec:\n      containers:\n        - name: app\n          image: example/app:1\n{% endif %}\n",
-        )
-        .unwrap();
+        let chart = write_chart(
+            &dir.path().join("guarded"),
+            &[
+                (
+                    "Chart.yaml",
+                    "apiVersion: v2\nname: guarded\nversion: 1.0.0\n",
+                ),
+                ("values.yaml", ""),
+                (
+                    "templates/config.yaml",
+                    "{% if \"v1\" in capabilities.api_versions %}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: guarded-config\n{% endif %}\n\
+                     ---\n{% if \"apps/v1\" in capabilities.api_versions %}\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: guarded\nspec:\n  selector:\n    matchLabels: {app: guarded}\n  template:\n    metadata:\n      labels: {app: guarded}\n    spec:\n      containers:\n        - name: app\n          image: example/app:1\n{% endif %}\n",
+                ),
+            ],
+        );
         cluster.run(&["install", "g", chart.to_str().unwrap(), "-n", "default"]);
         assert!(
             cluster.get("deployments", "default", "guarded").is_some(),
@@ -669,19 +629,18 @@ fn an_invalid_release_name_is_refused_before_anything_is_created() {
 
 /// A chart whose one ConfigMap has a fixed name, so two releases collide on it.
 fn fixed_name_chart(dir: &std::path::Path) -> String {
-    let chart = dir.join("fixed");
-    std::fs::create_dir_all(chart.join("templates")).unwrap();
-    std::fs::write(
-        chart.join("Chart.yaml"),
-        "apiVersion: v2\nname: fixed\nversion: 0.1.0\n",
+    write_chart(
+        &dir.join("fixed"),
+        &[
+            ("Chart.yaml", "apiVersion: v2\nname: fixed\nversion: 0.1.0\n"),
+            (
+                "templates/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\ndata:\n  owner: {{ release.name }}\n",
+            ),
+        ],
     )
-    .unwrap();
-    std::fs::write(
-        chart.join("templates/cm.yaml"),
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\ndata:\n  owner: {{ release.name }}\n",
-    )
-    .unwrap();
-    chart.display().to_string()
+    .display()
+    .to_string()
 }
 
 #[test]
@@ -728,17 +687,8 @@ fn a_field_another_manager_changed_stops_the_upgrade_until_forced() {
         .send(r#"{"spec":{"replicas":3}}"#.as_bytes())
         .unwrap();
     let config_maps = cluster.config_maps(NS);
-    let args = [
-        "upgrade",
-        "web",
-        &bundled_chart(),
-        "-f",
-        &dev_values(),
-        "-n",
-        NS,
-        "--set",
-        "routes./route1=changed",
-    ];
+    let args = dev_args("upgrade", "web", &["--set", "routes./route1=changed"]);
+    let args = as_strs(&args);
     let err = cluster.fail(&args);
     assert!(
         err.contains("Deployment backend-dev/web-multiroute"),
@@ -781,21 +731,18 @@ fn a_plain_rollback_restores_the_last_revision_that_was_deployed() {
     let cluster = TestCluster::start();
     cluster.install_dev("web");
     for _ in 0..2 {
+        cluster.server.clear_requests();
         cluster.server.add_fault(fail_after_check(
             "deployments",
             "web-multiroute",
             500,
             "boom",
         ));
-        cluster.fail(&[
-            "upgrade",
-            "web",
-            &bundled_chart(),
-            "-f",
-            &dev_values(),
-            "-n",
-            NS,
-        ]);
+        let err = cluster.fail(&as_strs(&dev_args("upgrade", "web", &[])));
+        assert!(err.contains("boom"), "{err}");
+        cluster.assert_fired(&[&format!(
+            "PATCH {DEPLOYMENT_PATH}: failed, handled nothing, answered 500"
+        )]);
     }
     let out = cluster.run(&["rollback", "web", "-n", NS]);
     assert!(out.contains("REVISION: 4"), "{out}");
@@ -804,11 +751,24 @@ fn a_plain_rollback_restores_the_last_revision_that_was_deployed() {
     assert_eq!(history[3]["status"], "deployed");
 }
 
+/// The requests to the record of revision 1 of `web`, as `METHOD status`.
+fn record_requests(cluster: &TestCluster) -> Vec<String> {
+    let head = format!("/api/v1/namespaces/{NS}/secrets/rchart.release.v1.web.v1");
+    cluster
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.path == head)
+        .map(|r| format!("{} {:?}", r.method, r.status))
+        .collect()
+}
+
 #[test]
 fn a_record_update_that_fails_once_is_tried_again() {
     let cluster = TestCluster::start();
     cluster.create_namespace(NS);
-    // The update that marks revision 1 deployed fails once with a server error.
+    // The update that marks revision 1 deployed fails once with a server error, before
+    // it is committed.
     cluster
         .server
         .add_fault(rchart_test_apiserver::Fault::fail_writes_to(
@@ -817,17 +777,43 @@ fn a_record_update_that_fails_once_is_tried_again() {
             500,
             "etcd timeout",
         ));
-    let out = cluster.run(&[
-        "install",
-        "web",
-        &bundled_chart(),
-        "-f",
-        &dev_values(),
-        "-n",
-        NS,
-    ]);
+    let out = cluster.run(&as_strs(&dev_args("install", "web", &[])));
     assert!(out.contains("STATUS: deployed"), "{out}");
     assert_eq!(cluster.history("web", NS)[0]["status"], "deployed");
+    cluster.assert_fired(&[&format!(
+        "PUT /api/v1/namespaces/{NS}/secrets/rchart.release.v1.web.v1: failed, handled nothing, answered 500"
+    )]);
+    let requests = record_requests(&cluster);
+    assert_eq!(
+        requests.iter().filter(|r| r.starts_with("PUT")).count(),
+        2,
+        "the update was sent again: {requests:?}"
+    );
+}
+
+/// A record update that the server commits but answers with a 500 is read back: the
+/// record carries this write's id, so the write succeeded and is not sent again.
+#[test]
+fn a_record_update_answered_with_an_error_after_its_commit_is_read_back() {
+    let cluster = TestCluster::start();
+    cluster.create_namespace(NS);
+    cluster.server.add_fault(rchart_test_apiserver::Fault::new(
+        RequestMatch::of(Operation::Update)
+            .resource("secrets")
+            .name("rchart.release.v1.web.v1"),
+        rchart_test_apiserver::FaultAction::etcd_request_timed_out().after_commit(),
+    ));
+    let out = cluster.run(&as_strs(&dev_args("install", "web", &[])));
+    assert!(out.contains("STATUS: deployed"), "{out}");
+    assert_eq!(cluster.history("web", NS)[0]["status"], "deployed");
+    cluster.assert_fired(&[&format!(
+        "PUT /api/v1/namespaces/{NS}/secrets/rchart.release.v1.web.v1: failed, handled 200, answered 500"
+    )]);
+    assert_eq!(
+        record_requests(&cluster),
+        ["PUT Some(500)", "GET Some(200)"],
+        "one update, read back"
+    );
 }
 
 #[test]
@@ -835,19 +821,16 @@ fn history_max_deletes_the_oldest_records_but_never_the_deployed_one() {
     let cluster = TestCluster::start();
     cluster.install_dev("web");
     for route in ["a", "b", "c", "d"] {
-        cluster.run(&[
+        cluster.run(&as_strs(&dev_args(
             "upgrade",
             "web",
-            &bundled_chart(),
-            "-f",
-            &dev_values(),
-            "-n",
-            NS,
-            "--set",
-            &format!("routes./route1={route}"),
-            "--history-max",
-            "3",
-        ]);
+            &[
+                "--set",
+                &format!("routes./route1={route}"),
+                "--history-max",
+                "3",
+            ],
+        )));
     }
     let revisions: Vec<u64> = cluster
         .history("web", NS)
@@ -859,17 +842,11 @@ fn history_max_deletes_the_oldest_records_but_never_the_deployed_one() {
 
     // Rolled back to revision 4, then upgraded with a limit of 1: only the new one stays.
     cluster.run(&["rollback", "web", "4", "-n", NS]);
-    cluster.run(&[
+    cluster.run(&as_strs(&dev_args(
         "upgrade",
         "web",
-        &bundled_chart(),
-        "-f",
-        &dev_values(),
-        "-n",
-        NS,
-        "--history-max",
-        "1",
-    ]);
+        &["--history-max", "1"],
+    )));
     let history = cluster.history("web", NS);
     assert_eq!(history.len(), 1, "{history:?}");
     assert_eq!(history[0]["status"], "deployed");
@@ -878,17 +855,7 @@ fn history_max_deletes_the_oldest_records_but_never_the_deployed_one() {
 
 /// A chart that carries a CustomResourceDefinition and an object of its kind.
 fn crd_chart(dir: &std::path::Path) -> String {
-    let chart = dir.join("gadgets");
-    std::fs::create_dir_all(chart.join("templates")).unwrap();
-    std::fs::write(
-        chart.join("Chart.yaml"),
-        "apiVersion: v2\nname: gadgets\nversion: 0.1.0\n",
-    )
-    .unwrap();
-    std::fs::write(chart.join("values.yaml"), "size: 1\n").unwrap();
-    std::fs::write(
-        chart.join("templates/crd.yaml"),
-        "apiVersion: apiextensions.k8s.io/v1
+    const CRD: &str = "apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata:
   name: gadgets.example.com
@@ -902,15 +869,21 @@ spec:
       storage: true
       schema:
         openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
-",
+";
+    write_chart(
+        &dir.join("gadgets"),
+        &[
+            ("Chart.yaml", "apiVersion: v2\nname: gadgets\nversion: 0.1.0\n"),
+            ("values.yaml", "size: 1\n"),
+            ("templates/crd.yaml", CRD),
+            (
+                "templates/gadget.yaml",
+                "apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: {{ release.name }}-gadget\nspec:\n  size: {{ values.size }}\n",
+            ),
+        ],
     )
-    .unwrap();
-    std::fs::write(
-        chart.join("templates/gadget.yaml"),
-        "apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: {{ release.name }}-gadget\nspec:\n  size: {{ values.size }}\n",
-    )
-    .unwrap();
-    chart.display().to_string()
+    .display()
+    .to_string()
 }
 
 #[test]
@@ -954,4 +927,360 @@ fn a_chart_can_carry_a_crd_and_objects_of_its_kind() {
             .get("customresourcedefinitions", "", "gadgets.example.com")
             .is_some()
     );
+}
+
+/// The objects of a CRD the chart carries are applied only once the CRD is established,
+/// however long that takes: here, until the test establishes it.
+#[test]
+fn objects_of_a_new_crd_wait_until_it_is_established() {
+    let cluster = TestCluster::start();
+    cluster.create_namespace(NS);
+    cluster
+        .server
+        .set_crd_establishment(CrdEstablishment::Manual);
+    let dir = tempfile::tempdir().unwrap();
+    let chart = crd_chart(dir.path());
+    let crd_watch = cluster
+        .server
+        .hold(RequestMatch::of(Operation::Watch).resource("customresourcedefinitions"));
+    let install = cluster.spawn(&["install", "g", &chart, "-n", NS]);
+
+    // rchart watches the CRD it applied, which is not established.
+    crd_watch.wait_for(1);
+    let crd = cluster
+        .get("customresourcedefinitions", "", "gadgets.example.com")
+        .expect("the CRD was applied first");
+    assert!(
+        !crd["status"]["conditions"]
+            .to_string()
+            .contains(r#""type":"Established","status":"True""#),
+        "{crd}"
+    );
+    assert!(cluster.get("gadgets", NS, "g-gadget").is_none());
+    assert_eq!(
+        cluster.server.establish_crds(),
+        ["gadgets.example.com"],
+        "the CRD was still waiting"
+    );
+    drop(crd_watch);
+
+    let output = install.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(
+        cluster.get("gadgets", NS, "g-gadget").unwrap()["spec"]["size"],
+        1
+    );
+    assert_eq!(cluster.history("g", NS)[0]["status"], "deployed");
+}
+
+/// A CRD that is never established fails the operation after `--timeout`, naming it;
+/// once the CRD is established, the next upgrade goes through.
+#[test]
+fn a_crd_never_established_fails_the_install_after_the_timeout() {
+    let cluster = TestCluster::start();
+    cluster.create_namespace(NS);
+    cluster
+        .server
+        .set_crd_establishment(CrdEstablishment::Never);
+    let dir = tempfile::tempdir().unwrap();
+    let chart = crd_chart(dir.path());
+
+    let err = cluster.fail(&["install", "g", &chart, "-n", NS, "--timeout", "1s"]);
+    assert!(
+        err.contains(
+            "CustomResourceDefinition gadgets.example.com: not established after 1s (--timeout)"
+        ),
+        "{err}"
+    );
+    assert!(cluster.get("gadgets", NS, "g-gadget").is_none());
+    let history = cluster.history("g", NS);
+    assert_eq!(history[0]["status"], "failed");
+    assert!(
+        history[0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("not established after 1s"),
+        "{history:?}"
+    );
+
+    assert_eq!(cluster.server.establish_crds(), ["gadgets.example.com"]);
+    cluster.run(&["upgrade", "g", &chart, "-n", NS]);
+    assert!(cluster.get("gadgets", NS, "g-gadget").is_some());
+}
+
+/// One object of each of seven kinds (plus `base`, always there, and `kept`, annotated
+/// `rchart.io/resource-policy: keep`) while `full` is true; only `base` without it.
+fn every_kind_chart(dir: &std::path::Path) -> String {
+    const OBJECTS: &str = "{% if values.full %}
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web}
+spec:
+  rules:
+    - http:
+        paths:
+          - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: app, image: example/app:1}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  ports: [{port: 80}]
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: web}
+data: {a: YQ==}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: web}
+data: {a: \"1\"}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: kept
+  annotations: {rchart.io/resource-policy: keep}
+data: {a: \"1\"}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: web}
+rules: [{apiGroups: [\"\"], resources: [pods], verbs: [get]}]
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: web}
+---
+{% endif %}
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: base}
+data: {a: \"1\"}
+";
+    write_chart(
+        &dir.join("kinds"),
+        &[
+            (
+                "Chart.yaml",
+                "apiVersion: v2\nname: kinds\nversion: 0.1.0\n",
+            ),
+            ("values.yaml", "full: true\n"),
+            ("templates/objects.yaml", OBJECTS),
+        ],
+    )
+    .display()
+    .to_string()
+}
+
+/// `RESOURCE/NAME` of each object deleted since the log was cleared, in the order of
+/// the requests, leaving out the lock.
+fn deleted_objects(cluster: &TestCluster) -> Vec<String> {
+    cluster
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "DELETE" && !r.path.contains("/leases/"))
+        .map(|r| {
+            let segments: Vec<&str> = r.path.rsplitn(3, '/').collect();
+            format!("{}/{}", segments[1], segments[0])
+        })
+        .collect()
+}
+
+/// Pruning on upgrade deletes what the new revision no longer has in reverse install
+/// order (what routes to a workload first, what everything depends on last), and never
+/// an object annotated `rchart.io/resource-policy: keep`; nor does uninstall.
+#[test]
+fn pruning_goes_in_reverse_install_order_and_spares_kept_objects() {
+    let cluster = TestCluster::start();
+    cluster.create_namespace(NS);
+    let dir = tempfile::tempdir().unwrap();
+    let chart = every_kind_chart(dir.path());
+    cluster.run(&["install", "kinds", &chart, "-n", NS]);
+    assert!(cluster.get("configmaps", NS, "kept").is_some());
+
+    cluster.server.clear_requests();
+    cluster.run(&["upgrade", "kinds", &chart, "-n", NS, "--set", "full=false"]);
+    assert_eq!(
+        deleted_objects(&cluster),
+        [
+            "ingresses/web",
+            "deployments/web",
+            "services/web",
+            "secrets/web",
+            "configmaps/web",
+            "roles/web",
+            "serviceaccounts/web",
+        ]
+    );
+    assert!(
+        cluster.get("configmaps", NS, "kept").is_some(),
+        "the kept object outlives the prune"
+    );
+    assert_eq!(
+        cluster.names("configmaps", NS),
+        ["base", "kept", "kube-root-ca.crt"]
+    );
+
+    cluster.server.clear_requests();
+    cluster.run(&["uninstall", "kinds", "-n", NS]);
+    assert_eq!(deleted_objects(&cluster)[0], "configmaps/base");
+    assert!(
+        cluster.get("configmaps", NS, "kept").is_some(),
+        "uninstall keeps it too"
+    );
+}
+
+/// `--reuse-values` starts from the previous revision's user values, over the new
+/// chart's defaults; without it, only the values given now count.
+#[test]
+fn reuse_values_carries_the_previous_user_values_over_the_new_defaults() {
+    let cluster = TestCluster::start();
+    cluster.create_namespace(NS);
+    let dir = tempfile::tempdir().unwrap();
+    let template = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: {{ values.a }}\n  b: {{ values.b }}\n  c: {{ values.c }}\n";
+    let chart = |c_default: &str| {
+        write_chart(
+            &dir.path().join("settings"),
+            &[
+                (
+                    "Chart.yaml",
+                    "apiVersion: v2\nname: settings\nversion: 0.1.0\n",
+                ),
+                (
+                    "values.yaml",
+                    &format!("a: default-a\nb: default-b\nc: {c_default}\n"),
+                ),
+                ("templates/settings.yaml", template),
+            ],
+        )
+        .display()
+        .to_string()
+    };
+    let live = || {
+        let data = &cluster.get("configmaps", NS, "settings").unwrap()["data"];
+        ["a", "b", "c"].map(|key| data[key].as_str().unwrap().to_string())
+    };
+
+    cluster.run(&[
+        "install",
+        "s",
+        &chart("old-c"),
+        "-n",
+        NS,
+        "--set",
+        "a=first",
+    ]);
+    assert_eq!(live(), ["first", "default-b", "old-c"]);
+
+    let new_chart = chart("new-c");
+    cluster.run(&[
+        "upgrade",
+        "s",
+        &new_chart,
+        "-n",
+        NS,
+        "--reuse-values",
+        "--set",
+        "b=second",
+    ]);
+    assert_eq!(live(), ["first", "second", "new-c"]);
+    let values: Value =
+        serde_json::from_str(&cluster.run(&["get", "values", "s", "-n", NS, "-o", "json"]))
+            .unwrap();
+    assert_eq!(values, json!({"a": "first", "b": "second"}));
+
+    cluster.run(&["upgrade", "s", &new_chart, "-n", NS, "--set", "b=third"]);
+    assert_eq!(live(), ["default-a", "third", "new-c"]);
+}
+
+/// A revision's record holds the rendered manifest, the values and the chart's digest
+/// (the sha256 `rchart package` gives), not the chart's files.
+#[test]
+fn the_record_holds_the_charts_digest_not_the_chart() {
+    let cluster = TestCluster::start();
+    cluster.create_namespace(NS);
+    let dir = tempfile::tempdir().unwrap();
+    let chart = write_chart(
+        &dir.path().join("noted"),
+        &[
+            (
+                "Chart.yaml",
+                "apiVersion: v2\nname: noted\nversion: 0.1.0\n",
+            ),
+            ("README.md", "README-ONLY-TEXT\n"),
+            ("files/unused.txt", "FILE-ONLY-TEXT\n"),
+            (
+                "templates/cm.yaml",
+                "{# TEMPLATE-ONLY-TEXT #}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: noted\ndata:\n  a: rendered-text\n",
+            ),
+        ],
+    );
+    let packaged = crate::support::rchart()
+        .args(["package", chart.to_str().unwrap(), "-o", "json", "-d"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(packaged.status.success(), "{}", stderr_of(&packaged));
+    let digest: Value = serde_json::from_slice(&packaged.stdout).unwrap();
+    cluster.run(&["install", "n", chart.to_str().unwrap(), "-n", NS]);
+
+    let record = decoded_record(&cluster, "rchart.release.v1.n.v1");
+    assert_eq!(
+        record["chartDigest"],
+        format!("sha256:{}", digest["sha256"].as_str().unwrap())
+    );
+    let text = record.to_string();
+    assert!(text.contains("rendered-text"), "the manifest is kept");
+    for chart_only in ["README-ONLY-TEXT", "FILE-ONLY-TEXT", "TEMPLATE-ONLY-TEXT"] {
+        assert!(!text.contains(chart_only), "{chart_only} is in the record");
+    }
+}
+
+/// The record in a release Secret, decoded as `kubectl get secret … | base64 -d | gunzip`
+/// would.
+fn decoded_record(cluster: &TestCluster, secret: &str) -> Value {
+    use base64::Engine as _;
+    let secret = cluster
+        .get("secrets", NS, secret)
+        .expect("the record exists");
+    let gzipped = base64::engine::general_purpose::STANDARD
+        .decode(secret["data"]["release"].as_str().unwrap())
+        .unwrap();
+    let mut json = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gzipped[..]), &mut json)
+        .unwrap();
+    serde_json::from_str(&json).unwrap()
+}
+
+/// Without `--history-max`, ten records are kept.
+#[test]
+fn ten_records_are_kept_by_default() {
+    let cluster = TestCluster::start();
+    cluster.create_namespace(NS);
+    let dir = tempfile::tempdir().unwrap();
+    let chart = fixed_name_chart(dir.path());
+    cluster.run(&["install", "a", &chart, "-n", NS]);
+    for _ in 0..11 {
+        cluster.run(&["upgrade", "a", &chart, "-n", NS]);
+    }
+    let revisions: Vec<u64> = cluster
+        .history("a", NS)
+        .iter()
+        .map(|r| r["revision"].as_u64().unwrap())
+        .collect();
+    assert_eq!(revisions, (3..=12).collect::<Vec<u64>>());
+    assert_eq!(cluster.records(NS).len(), 10);
 }

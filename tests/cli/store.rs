@@ -11,7 +11,9 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use rchart::release::{
     ReleaseRecord, ReleaseStore, Status, StoreError, StoredRelease, list_releases,
 };
-use rchart_test_apiserver::{Fault, KubeconfigOptions, TestApiServer};
+use rchart_test_apiserver::{
+    Fault, FaultAction, KubeconfigOptions, Operation, RequestMatch, TestApiServer,
+};
 use serde_json::{Value, json};
 
 const NAMESPACE: &str = "default";
@@ -628,17 +630,7 @@ async fn an_unreachable_server_keeps_the_client_error() {
 
 #[tokio::test]
 async fn kubectl_sees_single_base64_gzip_json() {
-    let Some(kubectl) = ["/usr/bin/kubectl", "kubectl"]
-        .into_iter()
-        .find(|candidate| {
-            Command::new(candidate)
-                .arg("version")
-                .arg("--client")
-                .output()
-                .is_ok()
-        })
-    else {
-        println!("skipping: kubectl is not installed");
+    let Some(kubectl) = rchart_test_apiserver::kubectl() else {
         return;
     };
     let server = TestApiServer::start().unwrap();
@@ -650,7 +642,8 @@ async fn kubectl_sees_single_base64_gzip_json() {
 
     let cache = tempfile::tempdir().unwrap();
     let script = format!(
-        "{kubectl} get secret {} -o jsonpath='{{.data.release}}' | base64 -d | gunzip",
+        "{} get secret {} -o jsonpath='{{.data.release}}' | base64 -d | gunzip",
+        kubectl.display(),
         created.secret_name
     );
     let output = Command::new("sh")
@@ -668,4 +661,150 @@ async fn kubectl_sees_single_base64_gzip_json() {
     assert_eq!(json["name"], "web");
     assert_eq!(json["revision"], 1);
     assert_eq!(json["status"], "deployed");
+}
+
+/// `METHOD path -> status (handled, injected)` of every request since the log was
+/// cleared.
+fn exchanges(server: &TestApiServer) -> Vec<String> {
+    server
+        .requests()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} -> {:?} (handled {:?}, {:?})",
+                r.method, r.path, r.status, r.handled, r.injected
+            )
+        })
+        .collect()
+}
+
+const SECRETS: &str = "/api/v1/namespaces/default/secrets";
+
+/// Creates revision 1 of `web` while the server carries out `action` after committing
+/// the create. Returns what the store answered, and every request it took.
+async fn create_with_an_answer_after_commit(action: FaultAction) -> (StoredRelease, Vec<String>) {
+    let server = TestApiServer::start().unwrap();
+    let store = ReleaseStore::new(client(&server).await, NAMESPACE);
+    server.clear_requests();
+    server.add_fault(Fault::new(
+        RequestMatch::of(Operation::Create).resource("secrets"),
+        action.after_commit(),
+    ));
+    let created = store
+        .create(&record("web", 1, Status::PendingInstall))
+        .await
+        .expect("the committed create counts");
+    let requests = exchanges(&server);
+    assert_eq!(
+        store.load("web", 1).await.unwrap(),
+        created,
+        "what create answers is what is stored"
+    );
+    (created, requests)
+}
+
+/// A create the server commits but answers with a 500: the store reads the head back,
+/// finds its own write id on it, and the create succeeds without being sent again.
+#[tokio::test]
+async fn a_create_answered_500_after_its_commit_is_read_back() {
+    let (_, requests) =
+        create_with_an_answer_after_commit(FaultAction::etcd_request_timed_out()).await;
+    assert_eq!(
+        requests,
+        [
+            format!("POST {SECRETS} -> Some(500) (handled Some(201), [Failed])"),
+            format!("GET {SECRETS}/rchart.release.v1.web.v1 -> Some(200) (handled Some(200), [])"),
+        ]
+    );
+}
+
+/// A create answered 504 after its commit is sent again by the client, which then
+/// meets its own first attempt (409): read back, it is this write, so it succeeded.
+#[tokio::test]
+async fn a_create_retried_after_a_timeout_meets_itself_and_succeeds() {
+    let (_, requests) = create_with_an_answer_after_commit(FaultAction::timeout()).await;
+    assert_eq!(
+        requests,
+        [
+            format!("POST {SECRETS} -> Some(504) (handled Some(201), [Failed])"),
+            format!("POST {SECRETS} -> Some(409) (handled Some(409), [])"),
+            format!("GET {SECRETS}/rchart.release.v1.web.v1 -> Some(200) (handled Some(200), [])"),
+        ]
+    );
+}
+
+/// An update whose connection drops after the server committed it is read back too.
+#[tokio::test]
+async fn an_update_whose_answer_is_lost_after_its_commit_is_read_back() {
+    let server = TestApiServer::start().unwrap();
+    let store = ReleaseStore::new(client(&server).await, NAMESPACE);
+    let created = store
+        .create(&record("web", 1, Status::PendingInstall))
+        .await
+        .unwrap();
+    server.clear_requests();
+    server.add_fault(Fault::new(
+        RequestMatch::of(Operation::Update).resource("secrets"),
+        FaultAction::Drop.after_commit(),
+    ));
+    let mut deployed = created;
+    deployed.record.status = Status::Deployed;
+    let updated = store
+        .update(&deployed)
+        .await
+        .expect("the committed update counts");
+    assert_eq!(
+        exchanges(&server)[0],
+        format!("PUT {SECRETS}/rchart.release.v1.web.v1 -> None (handled Some(200), [Dropped])")
+    );
+    assert!(
+        exchanges(&server)[1..]
+            .iter()
+            .all(|exchange| exchange.starts_with("GET ")),
+        "read back, not written again: {:?}",
+        exchanges(&server)
+    );
+    let loaded = store.load("web", 1).await.unwrap();
+    assert_eq!(loaded.record.status, Status::Deployed);
+    assert_eq!(loaded.resource_version, updated.resource_version);
+
+    // The next update starts from what was read back, so it is no conflict.
+    let mut failed = updated;
+    failed.record.status = Status::Failed;
+    store.update(&failed).await.unwrap();
+}
+
+/// A chunked record whose head create is committed but unanswered: its chunks stay, the
+/// head is read back, and the record reads whole.
+#[tokio::test]
+async fn a_chunked_create_whose_head_answer_is_lost_keeps_its_chunks() {
+    let server = TestApiServer::start().unwrap();
+    let store = ReleaseStore::new(client(&server).await, NAMESPACE);
+    let big = big_record("big", 1, 1_500_000);
+    // One chunk, then the head.
+    server.clear_requests();
+    server.add_fault(Fault::new(
+        RequestMatch::of(Operation::Create)
+            .resource("secrets")
+            .nth(2),
+        FaultAction::Drop.after_commit(),
+    ));
+    let created = store.create(&big).await.expect("the committed head counts");
+    assert_eq!(created.chunk_count(), 1);
+    let posts: Vec<String> = exchanges(&server)
+        .into_iter()
+        .filter(|exchange| exchange.starts_with("POST"))
+        .collect();
+    assert_eq!(
+        posts,
+        [
+            format!("POST {SECRETS} -> Some(201) (handled Some(201), [])"),
+            format!("POST {SECRETS} -> None (handled Some(201), [Dropped])"),
+        ]
+    );
+    assert_eq!(chunk_names(&server, "big").len(), 1);
+    assert!(
+        store.load("big", 1).await.unwrap().record == big,
+        "the record reads back whole"
+    );
 }

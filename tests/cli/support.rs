@@ -32,16 +32,30 @@ pub fn fixture(path: &str) -> PathBuf {
 }
 
 /// Compares `actual` with `tests/golden/<name>`. Run with `UPDATE_GOLDEN=1` to rewrite
-/// the golden file after an intended change, then review the diff.
+/// the golden file after an intended change: a file that changes is written and the test
+/// fails naming it, so an update never passes unseen; review the diff, then run again
+/// without the variable.
 pub fn assert_golden(name: &str, actual: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden")
         .join(name);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, actual).unwrap();
+    check_golden(&path, actual, std::env::var_os("UPDATE_GOLDEN").is_some());
+}
+
+/// [`assert_golden`] for the file at `path`, updating it when `update`.
+fn check_golden(path: &Path, actual: &str, update: bool) {
+    let expected = std::fs::read_to_string(path);
+    if update {
+        if expected.as_deref().ok() != Some(actual) {
+            std::fs::write(path, actual).unwrap();
+            panic!(
+                "UPDATE_GOLDEN: rewrote {}; review the change, then run again without UPDATE_GOLDEN",
+                path.display()
+            );
+        }
         return;
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+    let expected = expected.unwrap_or_else(|e| {
         panic!(
             "{}: {e} (run with UPDATE_GOLDEN=1 to create it)",
             path.display()
@@ -54,6 +68,25 @@ pub fn assert_golden(name: &str, actual: &str) {
             path.display()
         );
     }
+}
+
+#[test]
+fn a_golden_update_writes_the_file_then_fails_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.yaml");
+    std::fs::write(&path, "old\n").unwrap();
+    let failure = std::panic::catch_unwind(|| check_golden(&path, "new\n", true))
+        .expect_err("an update that changes the file fails");
+    let message = failure.downcast_ref::<String>().unwrap();
+    assert!(
+        message.starts_with(&format!("UPDATE_GOLDEN: rewrote {}", path.display())),
+        "{message}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "new\n");
+    // Nothing to change: nothing to review, so it passes; so does the next plain run.
+    check_golden(&path, "new\n", true);
+    check_golden(&path, "new\n", false);
+    assert!(std::panic::catch_unwind(|| check_golden(&path, "other\n", false)).is_err());
 }
 
 fn first_difference(expected: &str, actual: &str) -> String {
@@ -76,6 +109,17 @@ pub fn chart_copy(fixture_path: &str) -> (tempfile::TempDir, PathBuf) {
     let target = temp.path().join(source.file_name().unwrap());
     copy_dir(&source, &target);
     (temp, target)
+}
+
+/// Writes a chart (or any tree of files) into `dir`: each `(path, text)` relative to it,
+/// with the directories it needs. Returns `dir`.
+pub fn write_chart(dir: &Path, files: &[(&str, &str)]) -> PathBuf {
+    for (path, text) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+    }
+    dir.to_path_buf()
 }
 
 pub fn copy_dir(from: &Path, to: &Path) {
@@ -131,9 +175,30 @@ impl TestCluster {
         command
     }
 
+    /// Starts `rchart ARGS` against this cluster without waiting for it, with stdout and
+    /// stderr piped, in the same environment as [`TestCluster::rchart`].
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        std::process::Command::new(env!("CARGO_BIN_EXE_rchart"))
+            .args(args)
+            .env_remove("SOURCE_DATE_EPOCH")
+            .env("KUBECONFIG", self.server.kubeconfig_path())
+            .env("NO_COLOR", "1")
+            .current_dir(outside_any_project())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("rchart starts")
+    }
+
     /// Runs `rchart ARGS`, asserting success; returns stdout.
     pub fn run(&self, args: &[&str]) -> String {
         self.run_in(&outside_any_project(), args).0
+    }
+
+    /// Runs `rchart ARGS`, asserting success; returns stdout and stderr.
+    pub fn run_with_stderr(&self, args: &[&str]) -> (String, String) {
+        self.run_in(&outside_any_project(), args)
     }
 
     /// Runs `rchart ARGS` in `dir`, asserting success; returns stdout and stderr.
@@ -192,23 +257,51 @@ impl TestCluster {
             .collect()
     }
 
-    /// `kubectl` against this cluster, when kubectl is installed.
+    /// `kubectl` against this cluster, or `None` when kubectl is not installed: the check
+    /// then skips, visibly, or fails when `CI` is set ([`rchart_test_apiserver::kubectl`]).
     pub fn kubectl(&self) -> Option<std::process::Command> {
-        let found = std::process::Command::new("kubectl")
-            .arg("version")
-            .arg("--client")
-            .output()
-            .is_ok();
-        if !found {
-            eprintln!("skipping the kubectl part of this test: kubectl is not installed");
-            return None;
-        }
-        let mut command = std::process::Command::new("kubectl");
+        let mut command = std::process::Command::new(rchart_test_apiserver::kubectl()?);
         command
             .env("KUBECONFIG", self.server.kubeconfig_path())
             .env("KUBECACHEDIR", self.kubectl_cache.path());
         Some(command)
     }
+
+    /// What injected faults did since the log was last cleared, one line per request:
+    /// `PATCH /apis/apps/v1/namespaces/ns/deployments/web: failed, handled 200, answered
+    /// 504`. A test asserts on it to show that the fault it set up really fired.
+    pub fn fired(&self) -> Vec<String> {
+        self.server
+            .requests()
+            .iter()
+            .filter(|r| !r.injected.is_empty())
+            .map(describe_fired)
+            .collect()
+    }
+
+    /// Asserts that faults acted on exactly the requests `expected` describes, in order
+    /// (see [`TestCluster::fired`]).
+    #[track_caller]
+    pub fn assert_fired(&self, expected: &[&str]) {
+        assert_eq!(self.fired(), expected, "what the injected faults did");
+    }
+}
+
+fn describe_fired(request: &rchart_test_apiserver::RecordedRequest) -> String {
+    let injected: Vec<String> = request
+        .injected
+        .iter()
+        .map(|i| format!("{i:?}").to_lowercase())
+        .collect();
+    let code = |status: Option<u16>| status.map_or("nothing".to_string(), |s| s.to_string());
+    format!(
+        "{} {}: {}, handled {}, answered {}",
+        request.method,
+        request.path,
+        injected.join(" then "),
+        code(request.handled),
+        code(request.status)
+    )
 }
 
 /// A fault on the real write of one object, not on the dry-run check every change sends
@@ -220,8 +313,16 @@ pub fn fail_after_check(
     message: &str,
 ) -> rchart_test_apiserver::Fault {
     let mut fault = rchart_test_apiserver::Fault::fail_writes_to(resource, name, code, message);
-    fault.when.nth = Some(2);
+    fault.when.dry_run = Some(false);
     fault
+}
+
+/// The real writes (not dry runs) of one object: `PATCH`, `PUT`, `POST` or `DELETE`.
+pub fn real_writes_to(resource: &str, name: &str) -> rchart_test_apiserver::RequestMatch {
+    rchart_test_apiserver::RequestMatch::of(rchart_test_apiserver::Operation::Write)
+        .resource(resource)
+        .name(name)
+        .dry_run(false)
 }
 
 /// The repository's own chart and environment values.
@@ -253,19 +354,27 @@ pub fn dev_chart_args(extra: &[&str]) -> Vec<String> {
     args
 }
 
+/// `VERB NAME <bundled chart> -f values/dev.yaml -n backend-dev EXTRA…`, e.g.
+/// `dev_args("upgrade", "web", &["--set", "replicaCount=2"])`.
+pub fn dev_args(verb: &str, name: &str, extra: &[&str]) -> Vec<String> {
+    let mut args = vec![verb.to_string(), name.to_string()];
+    args.extend(dev_chart_args(extra));
+    args
+}
+
+/// The arguments as the `&[&str]` that [`TestCluster::run`] and friends take.
+pub fn as_strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
 impl TestCluster {
     /// Installs the bundled chart with the development values as `name`.
     pub fn install_dev(&self, name: &str) -> String {
-        self.run(&[
+        self.run(&as_strs(&dev_args(
             "install",
             name,
-            &bundled_chart(),
-            "-f",
-            &dev_values(),
-            "-n",
-            DEV_NS,
-            "--create-namespace",
-        ])
+            &["--create-namespace"],
+        )))
     }
 
     /// The content-hashed ConfigMaps of the bundled chart in `namespace`.

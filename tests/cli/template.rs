@@ -36,14 +36,17 @@ fn renders_with_values_files_and_set_flags_in_order() {
 #[test]
 fn rendering_twice_gives_identical_output() {
     let run = || {
-        rchart()
+        let output = rchart()
             .arg("template")
             .arg(fixture("charts/full"))
             .output()
-            .unwrap()
-            .stdout
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr_of(&output));
+        stdout_of(&output)
     };
-    assert_eq!(run(), run());
+    let first = run();
+    assert!(first.contains("kind: Deployment"), "{first}");
+    assert_eq!(first, run());
 }
 
 #[test]
@@ -78,6 +81,7 @@ fn integers_never_become_floats() {
         ])
         .output()
         .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
     let text = stdout_of(&output);
     assert!(text.contains("big: \"1000000\""), "{text}");
     assert!(
@@ -94,6 +98,7 @@ fn show_only_limits_output_and_rejects_unknown_templates() {
         .args(["--show-only", "full/templates/configmap.yaml"])
         .output()
         .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
     let text = stdout_of(&output);
     assert_eq!(text.matches("# Source:").count(), 1, "{text}");
     assert!(text.contains("kind: ConfigMap"));
@@ -107,8 +112,11 @@ fn show_only_limits_output_and_rejects_unknown_templates() {
     assert_eq!(output.status.code(), Some(1));
     assert!(
         stderr_of(&output)
-            .contains("--show-only templates/nope.yaml: chart \"full\" has no such template")
+            .contains("--show-only templates/nope.yaml: chart \"full\" has no such template"),
+        "{}",
+        stderr_of(&output)
     );
+    assert!(output.stdout.is_empty(), "{}", stdout_of(&output));
 }
 
 #[test]
@@ -149,7 +157,13 @@ fn empty_documents_are_dropped() {
         .arg(fixture("charts/full"))
         .output()
         .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
     let text = stdout_of(&output);
+    assert!(text.contains("# Source: full/templates/"), "{text}");
+    assert!(
+        !text.contains("---\n---"),
+        "no empty document between two:\n{text}"
+    );
     assert!(
         !text.contains("templates/secret.yaml"),
         "the disabled Secret renders nothing:\n{text}"
@@ -173,12 +187,14 @@ fn renders_a_packaged_chart_like_its_directory() {
         .arg(fixture("charts/full"))
         .output()
         .unwrap();
+    assert!(from_dir.status.success(), "{}", stderr_of(&from_dir));
     let from_tgz = rchart()
         .arg("template")
         .arg(out.path().join("full-1.2.3.tgz"))
         .output()
         .unwrap();
     assert!(from_tgz.status.success(), "{}", stderr_of(&from_tgz));
+    assert!(stdout_of(&from_dir).contains("kind: Deployment"));
     assert_eq!(stdout_of(&from_dir), stdout_of(&from_tgz));
 }
 
@@ -191,6 +207,7 @@ fn kube_version_outside_the_chart_range_is_refused() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty(), "{}", stdout_of(&output));
     assert!(
         stderr_of(&output).contains("requires Kubernetes >=1.28.0-0, but the target is v1.27.0"),
         "{}",
@@ -207,6 +224,7 @@ fn api_versions_reach_capabilities() {
     )
     .unwrap();
     let without = rchart().arg("template").arg(&chart).output().unwrap();
+    assert!(without.status.success(), "{}", stderr_of(&without));
     assert!(!stdout_of(&without).contains("ServiceMonitor"));
     let with = rchart()
         .arg("template")
@@ -214,6 +232,7 @@ fn api_versions_reach_capabilities() {
         .args(["--api-versions", "monitoring.coreos.com/v1"])
         .output()
         .unwrap();
+    assert!(with.status.success(), "{}", stderr_of(&with));
     assert!(
         stdout_of(&with).contains("kind: ServiceMonitor"),
         "{}",
@@ -228,7 +247,7 @@ fn unknown_chart_fields_are_warned_about_on_stderr() {
     let text = std::fs::read_to_string(&chart_yaml).unwrap() + "icon: logo.png\n";
     std::fs::write(&chart_yaml, text).unwrap();
     let output = rchart().arg("template").arg(&chart).output().unwrap();
-    assert!(output.status.success());
+    assert!(output.status.success(), "{}", stderr_of(&output));
     assert!(stderr_of(&output).contains("warning: Chart.yaml: unknown field \"icon\" is ignored"));
     assert!(!stdout_of(&output).contains("icon"));
 }

@@ -2,13 +2,13 @@
 //! and how to remove it now; `rchart unlock` removes a lock whose holder is gone, and
 //! refuses while the holder runs on this host; a takeover says so on stderr.
 
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use rchart_test_apiserver::{Readiness, ReadinessRule};
 use serde_json::json;
 
-use crate::support::{DEV_NS, TestCluster, dev_chart_args, stderr_of, stdout_of};
+use crate::support::{
+    DEV_NS, TestCluster, as_strs, dev_chart_args, real_writes_to, stderr_of, stdout_of,
+};
 
 const NS: &str = DEV_NS;
 const LEASE: &str = "rchart.release.web";
@@ -96,20 +96,18 @@ fn unlock_removes_a_lock_whose_holder_is_elsewhere_and_says_whom() {
 fn unlock_refuses_while_the_holder_runs_here_and_frees_the_release_once_it_is_gone() {
     let cluster = TestCluster::start();
     cluster.install_dev("web");
-    // An upgrade that rolls the Deployment out (new configuration) and waits for it to
-    // become ready, which it never does, holds the lock.
-    cluster
+    // An upgrade held at the apply of its Deployment holds the lock.
+    let apply = cluster
         .server
-        .add_readiness_rule(ReadinessRule::kind("Deployment", Readiness::Never));
-    let mut holder = spawn(
-        &cluster,
-        &upgrade_args(&["--set", "routes./route1=new", "--wait", "--timeout", "10m"]),
-    );
-    wait_until(|| {
+        .hold(real_writes_to("deployments", "web-multiroute"));
+    let mut holder = cluster.spawn(&as_strs(&upgrade_args(&["--set", "routes./route1=new"])));
+    apply.wait_for(1);
+    assert_eq!(
         cluster
             .get("secrets", NS, "rchart.release.v1.web.v2")
-            .is_some_and(|s| s["metadata"]["labels"]["status"] == "pending-upgrade")
-    });
+            .unwrap()["metadata"]["labels"]["status"],
+        "pending-upgrade"
+    );
 
     let error = cluster.fail(&["unlock", "web", "-n", NS]);
     assert!(
@@ -124,6 +122,8 @@ fn unlock_refuses_while_the_holder_runs_here_and_frees_the_release_once_it_is_go
     // The holder dies without cleaning up (SIGKILL): now unlock frees the release.
     holder.kill().unwrap();
     holder.wait().unwrap();
+    apply.drop_connections(1);
+    drop(apply);
     let out = cluster.run(&["unlock", "web", "-n", NS]);
     assert!(out.contains("removed the lock of release web"), "{out}");
     assert!(
@@ -139,7 +139,6 @@ fn unlock_refuses_while_the_holder_runs_here_and_frees_the_release_once_it_is_go
             .contains("its lock was removed by `rchart unlock`"),
         "{history:?}"
     );
-    cluster.server.reset_readiness();
     cluster.run(
         &upgrade_args(&[])
             .iter()
@@ -167,25 +166,4 @@ fn taking_over_an_expired_lock_says_so_on_stderr() {
         "{stderr}"
     );
     assert!(stdout_of(&output).contains("REVISION: 2"));
-}
-
-fn spawn(cluster: &TestCluster, args: &[String]) -> Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_rchart"))
-        .args(args)
-        .env("KUBECONFIG", cluster.server.kubeconfig_path())
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
-/// Waits for a condition the test does not control the timing of, failing after a
-/// generous bound rather than racing a clock.
-fn wait_until(condition: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !condition() {
-        assert!(Instant::now() < deadline, "the condition never held");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }

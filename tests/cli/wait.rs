@@ -130,6 +130,19 @@ async fn wait(
     (outcome, String::from_utf8(out).expect("progress is text"))
 }
 
+/// Waits until `condition` holds, for something the test does not control the timing
+/// of (the simulated controller); fails clearly after [`GENEROUS`].
+async fn eventually(what: &str, condition: impl Fn() -> bool) {
+    let polled = async {
+        while !condition() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    if tokio::time::timeout(GENEROUS, polled).await.is_err() {
+        panic!("waited {GENEROUS:?} for {what}");
+    }
+}
+
 fn lines_about<'a>(progress: &'a str, resource: &str) -> Vec<&'a str> {
     progress
         .lines()
@@ -199,6 +212,11 @@ async fn a_timeout_names_every_resource_not_ready_and_why() {
             deployment("stuck-api", 2),
         ],
     );
+    // Ready before the wait starts, so the short timeout below is all the stuck ones'.
+    eventually("fine to roll out", || {
+        server.get("deployments", NAMESPACE, "fine").unwrap()["status"]["availableReplicas"] == 1
+    })
+    .await;
 
     let (outcome, progress) = wait(&cluster, &targets, Duration::from_secs(1)).await;
 
@@ -460,10 +478,29 @@ async fn a_mix_of_kinds_needs_one_list_and_one_watch_per_kind_with_a_readiness()
     );
 }
 
-#[tokio::test]
+/// Waits for `targets` while the controller is paused until the wait's watch was sent:
+/// the list finds nothing ready, so the wait has to watch, however slow the machine.
+async fn wait_through_a_watch(
+    server: &TestApiServer,
+    cluster: &Cluster,
+    targets: &[WaitTarget],
+) -> (Result<(), WaitError>, String) {
+    server.pause_controller();
+    let watch = server.hold(RequestMatch::of(Operation::Watch));
+    let waiting = tokio::spawn({
+        let (cluster, targets) = (cluster.clone(), targets.to_vec());
+        async move { wait(&cluster, &targets, GENEROUS).await }
+    });
+    tokio::task::block_in_place(|| watch.wait_for(1));
+    server.resume_controller();
+    drop(watch);
+    waiting.await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_deployments_cost_one_list_and_one_watch_however_long_the_wait() {
     let server = TestApiServer::builder()
-        .readiness(ReadinessRule::kind("Deployment", ready_after(500)))
+        .readiness(ReadinessRule::kind("Deployment", ready_after(100)))
         .start()
         .unwrap();
     let cluster = cluster(&server).await;
@@ -472,13 +509,14 @@ async fn ten_deployments_cost_one_list_and_one_watch_however_long_the_wait() {
     other["metadata"]["labels"] = json!({"team": "other"});
     other["metadata"]["annotations"] = json!({"apiserver.rchart.test/readiness": "never"});
     server.create(other).unwrap();
+    server.pause_controller();
     let deployments: Vec<Value> = (0..10)
         .map(|i| deployment(&format!("web-{i}"), 2))
         .collect();
     let targets = create_all(&server, &deployments);
     server.clear_requests();
 
-    let (outcome, progress) = wait(&cluster, &targets, GENEROUS).await;
+    let (outcome, progress) = wait_through_a_watch(&server, &cluster, &targets).await;
 
     outcome.expect("all ten become ready");
     let requests = server.requests();
@@ -493,9 +531,10 @@ async fn ten_deployments_cost_one_list_and_one_watch_however_long_the_wait() {
     assert_eq!(progress.matches(" is ready\n").count(), 10, "{progress}");
 
     // One Deployment: the watch is narrowed to its name.
+    server.pause_controller();
     let single = create_all(&server, &[deployment("solo", 1)]);
     server.clear_requests();
-    wait(&cluster, &single, GENEROUS)
+    wait_through_a_watch(&server, &cluster, &single)
         .await
         .0
         .expect("solo becomes ready");
@@ -509,22 +548,26 @@ async fn ten_deployments_cost_one_list_and_one_watch_however_long_the_wait() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_watch_is_resumed_and_the_wait_still_succeeds() {
-    let server = TestApiServer::builder()
-        .readiness(ReadinessRule::kind("Deployment", ready_after(500)))
-        .start()
-        .unwrap();
+    let server = TestApiServer::start().unwrap();
     let cluster = cluster(&server).await;
+    // Not ready until the second watch was sent, however slow the machine.
+    server.pause_controller();
     let targets = create_all(&server, &[deployment("web", 1)]);
     server.clear_requests();
-    let watch = RequestMatch {
-        operation: Operation::Watch,
-        ..RequestMatch::default()
-    };
-    server.add_fault(Fault::new(watch, FaultAction::Drop));
-
-    let (outcome, progress) = wait(&cluster, &targets, GENEROUS).await;
+    let watches = server.hold(RequestMatch::of(Operation::Watch));
+    let waiting = tokio::spawn({
+        let (cluster, targets) = (cluster.clone(), targets.clone());
+        async move { wait(&cluster, &targets, GENEROUS).await }
+    });
+    tokio::task::block_in_place(|| {
+        watches.wait_for(1).drop_connections(1);
+        watches.wait_for(1);
+    });
+    server.resume_controller();
+    drop(watches);
+    let (outcome, progress) = waiting.await.unwrap();
 
     outcome.expect("the watch is retried");
     let requests = server.requests();
@@ -544,7 +587,7 @@ async fn a_dropped_watch_is_resumed_and_the_wait_still_succeeds() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_watch_too_far_behind_relists_and_sees_objects_created_after_the_wait_began() {
     // Keep so little history that the watch below cannot resume from the list.
     let server = TestApiServer::builder()
@@ -565,12 +608,9 @@ async fn a_watch_too_far_behind_relists_and_sees_objects_created_after_the_wait_
             })
         })
         .collect();
-    // Hold the first watch back while the objects are created and rolled out.
-    let first_watch = RequestMatch {
-        operation: Operation::Watch,
-        ..RequestMatch::default()
-    };
-    server.add_fault(Fault::new(first_watch, FaultAction::Delay { ms: 1500 }));
+    // Hold the first watch back, sent after the first list, while the objects are
+    // created and rolled out.
+    let first_watch = server.hold(RequestMatch::of(Operation::Watch));
 
     let waiting = tokio::spawn({
         let cluster = cluster.clone();
@@ -586,33 +626,17 @@ async fn a_watch_too_far_behind_relists_and_sees_objects_created_after_the_wait_
             (outcome, String::from_utf8(out).unwrap())
         }
     });
-    // Poll for the first list: only then do the objects appear.
-    let listed = async {
-        while !server
-            .requests()
-            .iter()
-            .any(|r| r.method == "GET" && !r.is_watch())
-        {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    };
-    tokio::time::timeout(GENEROUS, listed)
-        .await
-        .expect("the wait lists deployments");
+    tokio::task::block_in_place(|| first_watch.wait_for(1));
     // One at a time: the simulated controller, too, reads the short history.
     for name in &names {
         server.create(deployment(name, 1)).unwrap();
-        let rolled_out = async {
-            while server.get("deployments", NAMESPACE, name).unwrap()["status"]["availableReplicas"]
-                != 1
-            {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        };
-        tokio::time::timeout(GENEROUS, rolled_out)
-            .await
-            .expect("the controller rolls it out");
+        eventually("the controller to roll it out", || {
+            server.get("deployments", NAMESPACE, name).unwrap()["status"]["availableReplicas"] == 1
+        })
+        .await;
     }
+    // The held watch goes on, from the list's resourceVersion, long gone from history.
+    drop(first_watch);
     let (outcome, progress) = waiting.await.unwrap();
 
     outcome.expect("the relist finds every deployment ready");
@@ -676,4 +700,46 @@ async fn nothing_to_wait_for_sends_no_request() {
     outcome.expect("a ConfigMap is ready once applied");
     assert_eq!(server.requests(), []);
     assert_eq!(progress, "");
+}
+
+/// A Deployment whose status is for an older generation is not ready, however ready
+/// that status looks: the controller has not acted on the change yet (it is paused).
+#[tokio::test]
+async fn a_status_for_an_older_generation_does_not_end_the_wait() {
+    let server = TestApiServer::start().unwrap();
+    let cluster = cluster(&server).await;
+    let targets = create_all(&server, &[deployment("web", 2)]);
+    wait(&cluster, &targets, GENEROUS)
+        .await
+        .0
+        .expect("the first rollout ends");
+
+    server.pause_controller();
+    let mut changed = deployment("web", 2);
+    changed["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:1.28");
+    let live = server.replace(changed).unwrap();
+    assert_eq!(live["metadata"]["generation"], 2);
+    assert_eq!(
+        live["status"]["availableReplicas"], 2,
+        "the old status stays"
+    );
+
+    let (outcome, _) = wait(&cluster, &targets, Duration::from_secs(1)).await;
+    assert_eq!(
+        outcome.unwrap_err().to_string(),
+        "timed out after 1s; still not ready: Deployment default/web: \
+         the controller has not seen the latest change yet (generation 2, observed 1)"
+    );
+
+    server.resume_controller();
+    let (outcome, progress) = wait(&cluster, &targets, GENEROUS).await;
+    outcome.expect("the controller catches up");
+    assert!(
+        progress.ends_with("Deployment default/web is ready\n"),
+        "{progress}"
+    );
+    assert_eq!(
+        server.get("deployments", NAMESPACE, "web").unwrap()["status"]["observedGeneration"],
+        2
+    );
 }

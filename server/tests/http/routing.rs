@@ -109,13 +109,22 @@ fn health_and_readiness_endpoints() {
     assert_eq!(body["db_pass_set"], false);
 }
 
+/// 127.0.0.2 is loopback on Linux but is neither the default (0.0.0.0:3000) nor what the
+/// other tests use, so the server can only listen there if it read the variable.
 #[test]
 fn listen_address_can_come_from_the_environment() {
     let dir = tempfile::tempdir().unwrap();
     let server = Launch::new(&config_file(dir.path(), CONFIG_V1))
-        .env("MULTIROUTE_LISTEN", "127.0.0.1:0")
+        .env("MULTIROUTE_LISTEN", "127.0.0.2:0")
         .without_listen_flag()
         .start();
 
+    assert_eq!(
+        server.addr.ip(),
+        std::net::IpAddr::from([127, 0, 0, 2]),
+        "listening on {}",
+        server.addr
+    );
+    assert_ne!(server.addr.port(), 3000);
     assert_eq!(server.get("/route1").status, 200);
 }

@@ -25,6 +25,7 @@ mod direct;
 mod discovery;
 mod faults;
 mod kubeconfig;
+mod kubectl;
 mod managed;
 mod modes;
 mod objects;
@@ -59,6 +60,7 @@ pub use direct::{Condition, TEST_MANAGER, TimeShift};
 pub use discovery::DiscoveryMode;
 pub use faults::{Fault, FaultAction, FaultId, Gate, HOLD_PATIENCE, Operation, RequestMatch};
 pub use kubeconfig::KubeconfigOptions;
+pub use kubectl::{SKIP_LOG_VARIABLE, kubectl};
 pub use modes::{
     CONTROLLER_LAG, CRD_ESTABLISHMENT_DELAY, MODES_VARIABLE, Mode, ModeError, SLOW_LINK_LATENCY,
 };

@@ -347,6 +347,7 @@ fn request_facts(
         method: request.method().to_string(),
         path: request.uri().path().to_string(),
         watch: query.flag("watch"),
+        dry_run: query.dry_run(),
         ..RequestFacts::default()
     };
     if let Route::Resource(path) = route {

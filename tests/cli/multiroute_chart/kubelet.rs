@@ -336,7 +336,9 @@ fn free_local_address() -> SocketAddr {
 
 /// The `multiroute` binary, built once per test run. It belongs to another package, so
 /// cargo does not provide it to rchart's tests; cargo's JSON messages say where it is,
-/// whatever the target directory.
+/// whatever the target directory. It is built with the whole workspace's features, as
+/// `cargo test --workspace` builds it: built for its package alone, its dependencies'
+/// features differ, and cargo would rebuild it (and them) on every alternation.
 fn multiroute_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
@@ -344,7 +346,7 @@ fn multiroute_binary() -> &'static Path {
         let mut command = Command::new(cargo);
         command
             .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["build", "--package", "multiroute", "--bin", "multiroute"])
+            .args(["build", "--workspace", "--bin", "multiroute"])
             .arg("--message-format=json-render-diagnostics");
         if !cfg!(debug_assertions) {
             command.arg("--release");
@@ -352,7 +354,7 @@ fn multiroute_binary() -> &'static Path {
         let output = command.stderr(Stdio::piped()).output().expect("run cargo");
         assert!(
             output.status.success(),
-            "cargo build -p multiroute failed:\n{}",
+            "cargo build --workspace --bin multiroute failed:\n{}",
             stderr_of(&output)
         );
         stdout_of(&output)

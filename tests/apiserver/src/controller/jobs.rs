@@ -110,14 +110,17 @@ async fn run_pod_to_end(
             started: humantime::format_rfc3339_nanos(SystemTime::now()).to_string(),
         },
     );
+    // A held run waits from before it is reported running, so a test that sees it
+    // running and finishes it always finds it waiting.
+    let held = (run.when == When::Held).then(|| shared.runs.hold(hold));
     running();
-    match run.when {
-        When::Immediately => shared.pace.after(Duration::ZERO).await,
-        When::AfterMs(ms) => shared.pace.after(Duration::from_millis(ms)).await,
-        When::Held => {
-            shared.runs.hold(hold).await;
+    match (run.when, held) {
+        (When::Held, Some(held)) => {
+            held.await;
             shared.pace.after(Duration::ZERO).await;
         }
+        (When::AfterMs(ms), _) => shared.pace.after(Duration::from_millis(ms)).await,
+        _ => shared.pace.after(Duration::ZERO).await,
     }
     write_pod(shared, pod, PodState::Ended(run.outcome))?;
     Some(run.outcome)

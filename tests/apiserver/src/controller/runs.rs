@@ -171,18 +171,26 @@ pub struct Runs {
 
 impl Runs {
     /// Wait until the test finishes the run `key` (at once if it already did).
-    pub async fn hold(&self, key: RunKey) {
+    ///
+    /// The run counts as waiting from this call on, not from when the future is first
+    /// polled, so a caller can register before it reports the run as started.
+    pub fn hold(&self, key: RunKey) -> impl std::future::Future<Output = ()> + use<> {
         let receiver = {
             let mut holds = lock(&self.holds);
             if holds.finished_early.remove(&key) {
-                return;
+                None
+            } else {
+                let (sender, receiver) = oneshot::channel();
+                holds.waiting.insert(key, sender);
+                Some(receiver)
             }
-            let (sender, receiver) = oneshot::channel();
-            holds.waiting.insert(key, sender);
-            receiver
         };
-        // A dropped sender means the server is going away; either way the hold is over.
-        let _ = receiver.await;
+        async move {
+            // A dropped sender means the server is going away; either way the hold is over.
+            if let Some(receiver) = receiver {
+                let _ = receiver.await;
+            }
+        }
     }
 
     /// Finish the held run `key`; true when it was waiting, else it finishes

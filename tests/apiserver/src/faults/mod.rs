@@ -61,6 +61,9 @@ pub struct RequestMatch {
     /// Namespace from the URL.
     #[serde(default)]
     pub namespace: Option<String>,
+    /// Only dry runs (`dryRun=All`) when true, only real requests when false.
+    #[serde(default)]
+    pub dry_run: Option<bool>,
     /// Fire only on the nth matching request, counted from when the fault was added.
     #[serde(default)]
     pub nth: Option<u32>,
@@ -102,6 +105,13 @@ impl RequestMatch {
     /// Only requests whose path contains `text`.
     pub fn path_contains(mut self, text: &str) -> Self {
         self.path_contains = Some(text.to_string());
+        self
+    }
+
+    /// Only dry runs (`dryRun=All`) when `dry_run` is true; only requests that change
+    /// something when it is false, e.g. the apply that follows a client's dry-run check.
+    pub fn dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = Some(dry_run);
         self
     }
 
@@ -352,6 +362,8 @@ pub struct RequestFacts {
     pub namespace: Option<String>,
     /// Object name from the URL.
     pub name: Option<String>,
+    /// Whether it asks for a dry run (`dryRun=All`).
+    pub dry_run: bool,
 }
 
 /// What to do with a request: some things before it is handled, some after.
@@ -535,6 +547,9 @@ fn matches(when: &RequestMatch, request: &RequestFacts) -> bool {
             .namespace
             .as_deref()
             .is_none_or(|ns| request.namespace.as_deref() == Some(ns))
+        && when
+            .dry_run
+            .is_none_or(|dry_run| dry_run == request.dry_run)
 }
 
 #[cfg(test)]
@@ -554,6 +569,7 @@ mod tests {
             resource: resource.cloned(),
             namespace: Some("default".to_string()),
             name: name.map(str::to_string),
+            dry_run: false,
         }
     }
 
@@ -598,6 +614,22 @@ mod tests {
         assert!(other.before.answer.is_none());
         let named = faults.decide(&facts("PATCH", Some(&configmaps), Some("x")));
         assert_eq!(named.before.answer, Some(FaultAction::Conflict));
+    }
+
+    #[test]
+    fn dry_runs_and_real_writes_are_told_apart() {
+        let faults = Faults::default();
+        let when = RequestMatch::of(Operation::Update).dry_run(false);
+        faults.add(Fault::new(when, FaultAction::fail(500, "real")));
+        let dry_run = RequestFacts {
+            dry_run: true,
+            ..facts("PATCH", None, None)
+        };
+        assert!(faults.decide(&dry_run).before.answer.is_none());
+        assert_eq!(
+            faults.decide(&facts("PATCH", None, None)).before.answer,
+            Some(FaultAction::fail(500, "real"))
+        );
     }
 
     #[test]
@@ -663,6 +695,9 @@ mod tests {
                 message: None
             }))
         );
+        let real: Fault =
+            serde_json::from_str(r#"{"when": {"dry_run": false}, "action": "drop"}"#).unwrap();
+        assert_eq!(real.when.dry_run, Some(false));
         let hold: Fault =
             serde_json::from_str(r#"{"action": {"hold": {"gate": "lease"}}}"#).unwrap();
         assert_eq!(

@@ -227,19 +227,19 @@ fn other_workloads_get_their_real_status_shapes() {
     );
     assert_eq!(ds["status"]["updatedNumberScheduled"], 1);
 
+    // The Job controller counts the succeeded Pod before it writes `Complete`, in a
+    // later status write: wait for the condition, the last of them.
     let job = eventually("job complete", || {
         let object = client
             .get("/apis/batch/v1/namespaces/default/jobs/migrate")
             .body;
-        (object["status"]["succeeded"] == 1).then_some(object)
-    });
-    assert!(
-        job["status"]["conditions"]
-            .as_array()
-            .unwrap()
+        object["status"]["conditions"]
+            .as_array()?
             .iter()
             .any(|c| c["type"] == "Complete" && c["status"] == "True")
-    );
+            .then_some(object)
+    });
+    assert_eq!(job["status"]["succeeded"], 1, "{job}");
 
     eventually("pvc bound", || {
         (client

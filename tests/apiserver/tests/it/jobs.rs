@@ -56,11 +56,22 @@ fn condition_types(object: &Value) -> Vec<String> {
 
 /// The Job once it has a terminal condition.
 fn finished(server: &TestApiServer, name: &str) -> Value {
-    eventually("the job to finish", || {
-        let job = server.get("jobs", "default", name)?;
-        let types = condition_types(&job);
-        (types.contains(&"Complete".to_string()) || types.contains(&"Failed".to_string()))
-            .then_some(job)
+    let last = std::cell::RefCell::new(None);
+    let found = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        eventually("the job to finish", || {
+            let job = server.get("jobs", "default", name)?;
+            *last.borrow_mut() = Some(job.clone());
+            let types = condition_types(&job);
+            (types.contains(&"Complete".to_string()) || types.contains(&"Failed".to_string()))
+                .then_some(job)
+        })
+    }));
+    found.unwrap_or_else(|_| {
+        panic!(
+            "job {name} never finished; last seen: {:#}\npods: {:#}",
+            last.borrow().clone().unwrap_or_default(),
+            Value::from(server.list("pods", Some("default")))
+        )
     })
 }
 
@@ -274,9 +285,12 @@ fn logs_of_a_pod_whose_container_has_not_started_are_refused() {
         .unwrap();
     let client = Client::new(&server);
     client.post(PODS, &bare_pod("stuck", &["main"], "Always"));
-    eventually("the pod to be scheduled", || {
-        server.get("pods", "default", "stuck")?["status"]["phase"]
-            .as_str()
+    // A new Pod is `Pending` from its creation on; the kubelet's first status, after
+    // the Pod is bound to the node, has the container waiting.
+    eventually("the kubelet to report the pod", || {
+        server
+            .get("pods", "default", "stuck")?
+            .pointer("/status/containerStatuses/0/state/waiting")
             .map(|_| ())
     });
     let waiting = client.get(&format!("{PODS}/stuck/log"));

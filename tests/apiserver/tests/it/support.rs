@@ -11,7 +11,7 @@ use rchart_test_apiserver::{RecordedRequest, TestApiServer};
 use serde_json::{Value, json};
 
 /// Generous, because the machine running tests may be busy.
-pub const PATIENCE: Duration = Duration::from_secs(20);
+pub const PATIENCE: Duration = Duration::from_secs(60);
 
 /// A server with default options and a client for it.
 pub fn server() -> (TestApiServer, Client) {
@@ -387,26 +387,9 @@ pub fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     }
 }
 
-/// The kubectl binary, or `None` (after saying so) when it is not installed.
-pub fn kubectl() -> Option<PathBuf> {
-    let candidates = [
-        PathBuf::from("/usr/bin/kubectl"),
-        PathBuf::from("/usr/local/bin/kubectl"),
-    ];
-    let found = candidates.into_iter().find(|p| p.exists()).or_else(|| {
-        let output = Command::new("sh")
-            .args(["-c", "command -v kubectl"])
-            .output()
-            .ok()?;
-        let path = String::from_utf8(output.stdout).ok()?;
-        let path = path.trim();
-        (!path.is_empty()).then(|| PathBuf::from(path))
-    });
-    if found.is_none() {
-        println!("skipping: kubectl is not installed");
-    }
-    found
-}
+/// The kubectl binary: see [`rchart_test_apiserver::kubectl`] for when it skips and when
+/// it fails.
+pub use rchart_test_apiserver::kubectl;
 
 /// Runs kubectl against one server with its own cache directory.
 pub struct Kubectl {
