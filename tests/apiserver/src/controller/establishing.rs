@@ -12,11 +12,13 @@ use crate::store::{EventType, ObjectKey};
 
 /// Start the loop on the current runtime.
 pub fn spawn(shared: Arc<Shared>) {
+    // Subscribed before the task first runs, so a change made right after the server
+    // starts is seen however late the task is scheduled.
+    let (mut changes, mut last_seen) = {
+        let store = shared.store();
+        (store.subscribe(), store.revision())
+    };
     tokio::spawn(async move {
-        let (mut changes, mut last_seen) = {
-            let store = shared.store();
-            (store.subscribe(), store.revision())
-        };
         // CRDs already scheduled, by UID.
         let mut scheduled: HashSet<String> = HashSet::new();
         loop {

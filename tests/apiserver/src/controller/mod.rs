@@ -246,11 +246,13 @@ enum Work {
 
 /// Start the controller loop on the current runtime.
 pub fn spawn(shared: Arc<Shared>) {
+    // Subscribed before the task first runs, so a change made right after the server
+    // starts is seen however late the task is scheduled.
+    let (mut changes, mut last_seen) = {
+        let store = shared.store();
+        (store.subscribe(), store.revision())
+    };
     tokio::spawn(async move {
-        let (mut changes, mut last_seen) = {
-            let store = shared.store();
-            (store.subscribe(), store.revision())
-        };
         // Work already started, by object UID and (for workloads) generation.
         let mut handled: HashSet<(String, Option<i64>)> = HashSet::new();
         loop {
