@@ -52,7 +52,7 @@ pub enum ValuesError {
     SetSyntax {
         /// The flag the expression came from, for example `--set`.
         flag: &'static str,
-        /// The expression as the user wrote it.
+        /// The expression, its values masked.
         expression: String,
         /// What is wrong with it.
         problem: String,
@@ -76,7 +76,7 @@ pub enum ValuesError {
     /// The value of a `--set-json` assignment is not valid JSON.
     #[error("--set-json \"{expression}\": invalid JSON for key \"{key}\"")]
     SetJson {
-        /// The expression as the user wrote it.
+        /// The expression, its values masked.
         expression: String,
         /// The key whose value is not valid JSON.
         key: String,
@@ -86,10 +86,8 @@ pub enum ValuesError {
     },
 
     /// A `--set-json` expression that starts with `{` is not a valid JSON object.
-    #[error("--set-json \"{expression}\": invalid JSON object")]
+    #[error("--set-json: invalid JSON object")]
     SetJsonObject {
-        /// The expression as the user wrote it.
-        expression: String,
         /// The JSON parser's error.
         #[source]
         source: serde_json::Error,

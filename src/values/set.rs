@@ -44,31 +44,63 @@ pub(super) fn apply_set(
     kind: SetKind,
     expression: &str,
 ) -> Result<(), ValuesError> {
-    let syntax = |problem: String| ValuesError::SetSyntax {
-        flag: kind.flag(),
-        expression: expression.to_owned(),
-        problem,
-    };
     if expression.is_empty() {
-        return Err(syntax("empty expression (expected key=value)".to_owned()));
+        return Err(ValuesError::SetSyntax {
+            flag: kind.flag(),
+            expression: String::new(),
+            problem: "empty expression (expected key=value)".to_owned(),
+        });
     }
     if kind == SetKind::Json && expression.trim_start().starts_with('{') {
         return merge_json_object(user, expression);
     }
     let mut cursor = Cursor::new(expression);
+    // The key assigned last: a problem after it is named by it, not by the text, which
+    // may be part of a value holding a comma.
+    let mut previous: Option<KeyPath> = None;
+    let syntax = |problem: String| ValuesError::SetSyntax {
+        flag: kind.flag(),
+        expression: masked(expression),
+        problem,
+    };
     while !cursor.at_end() {
-        let (path, stop) = read_key_path(&mut cursor).map_err(syntax)?;
+        let in_key = |problem: String| match &previous {
+            None => syntax(problem),
+            Some(key) => syntax(format!(
+                "after the value of \"{key}\": {problem} (a comma inside a value is written \\,)"
+            )),
+        };
+        let (path, stop) = read_key_path(&mut cursor).map_err(in_key)?;
         if stop != Some('=') {
-            return Err(syntax("missing \"=\" (expected key=value)".to_owned()));
+            return Err(in_key("missing \"=\" (expected key=value)".to_owned()));
         }
+        let in_value = |problem: String| syntax(format!("in the value of \"{path}\": {problem}"));
         let value = match kind {
-            SetKind::Typed | SetKind::String => read_value(&mut cursor, kind).map_err(syntax)?,
+            SetKind::Typed | SetKind::String => read_value(&mut cursor, kind).map_err(in_value)?,
             SetKind::File => read_file_value(&mut cursor, expression, &path)?,
             SetKind::Json => read_json_value(&mut cursor, expression, &path)?,
         };
         path.assign(user, value);
+        previous = Some(path);
     }
     Ok(())
+}
+
+/// `expression` as errors show it: the first key, and `***` for everything after its
+/// `=`, since values may be secrets (`--set db.password=…`) and later keys cannot be
+/// told apart from a value that holds a comma.
+fn masked(expression: &str) -> String {
+    let mut chars = expression.char_indices();
+    while let Some((index, c)) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            '=' if index + 1 < expression.len() => return format!("{}=***", &expression[..index]),
+            _ => {}
+        }
+    }
+    expression.to_owned()
 }
 
 /// Reads a plain value or a `{a,b}` list, up to and including the next `,`.
@@ -101,9 +133,7 @@ fn read_value(cursor: &mut Cursor<'_>, kind: SetKind) -> Result<Value, String> {
     }
     match cursor.next_char() {
         None | Some(',') => Ok(Value::Array(items)),
-        Some(c) => Err(format!(
-            "unexpected \"{c}\" after \"}}\" (expected \",\" or the end)"
-        )),
+        Some(_) => Err("text after \"}\" (expected \",\" or the end)".to_owned()),
     }
 }
 
@@ -148,7 +178,7 @@ fn read_file_value(
         .read_until(&[','])
         .map_err(|problem| ValuesError::SetSyntax {
             flag: SetKind::File.flag(),
-            expression: expression.to_owned(),
+            expression: masked(expression),
             problem,
         })?;
     let file = PathBuf::from(file);
@@ -180,7 +210,7 @@ fn read_json_value(
         Some(Ok(value)) => value,
         Some(Err(source)) => {
             return Err(ValuesError::SetJson {
-                expression: expression.to_owned(),
+                expression: masked(expression),
                 key: key.to_string(),
                 source,
             });
@@ -193,11 +223,11 @@ fn read_json_value(
     }
     match cursor.next_char() {
         None | Some(',') => Ok(value),
-        Some(c) => Err(ValuesError::SetSyntax {
+        Some(_) => Err(ValuesError::SetSyntax {
             flag: SetKind::Json.flag(),
-            expression: expression.to_owned(),
+            expression: masked(expression),
             problem: format!(
-                "unexpected \"{c}\" after the JSON value for key \"{key}\" (expected \",\" or the end)"
+                "text after the JSON value for key \"{key}\" (expected \",\" or the end)"
             ),
         }),
     }
@@ -206,10 +236,7 @@ fn read_json_value(
 /// `--set-json '{"a": 1}'`: a whole JSON object is merged like a values file.
 fn merge_json_object(user: &mut Values, expression: &str) -> Result<(), ValuesError> {
     let object: Values =
-        serde_json::from_str(expression).map_err(|source| ValuesError::SetJsonObject {
-            expression: expression.to_owned(),
-            source,
-        })?;
+        serde_json::from_str(expression).map_err(|source| ValuesError::SetJsonObject { source })?;
     merge_values(user, object);
     Ok(())
 }
@@ -362,11 +389,11 @@ mod tests {
         );
         assert_eq!(
             set_error("a=1,b"),
-            r#"--set "a=1,b": missing "=" (expected key=value)"#
+            r#"--set "a=***": after the value of "a": missing "=" (expected key=value) (a comma inside a value is written \,)"#
         );
         assert_eq!(
             set_error("a,b=1"),
-            r#"--set "a,b=1": missing "=" (expected key=value)"#
+            r#"--set "a,b=***": missing "=" (expected key=value)"#
         );
     }
 
@@ -374,44 +401,47 @@ mod tests {
     fn bad_list_indices_are_errors() {
         assert_eq!(
             set_error("a[x]=1"),
-            r#"--set "a[x]=1": list index "x" is not a number"#
+            r#"--set "a[x]=***": list index "x" is not a number"#
         );
         assert_eq!(
             set_error("a[-1]=1"),
-            r#"--set "a[-1]=1": list index -1 is negative"#
+            r#"--set "a[-1]=***": list index -1 is negative"#
         );
         assert_eq!(
             set_error("a[]=1"),
-            r#"--set "a[]=1": list index "" is not a number"#
+            r#"--set "a[]=***": list index "" is not a number"#
         );
         assert_eq!(
             set_error("a[0=1"),
-            r#"--set "a[0=1": unmatched "[" (expected "]" after the list index)"#
+            r#"--set "a[0=***": unmatched "[" (expected "]" after the list index)"#
         );
         assert_eq!(
             set_error("a[70000]=1"),
-            r#"--set "a[70000]=1": list index 70000 is larger than the maximum of 65536"#
+            r#"--set "a[70000]=***": list index 70000 is larger than the maximum of 65536"#
         );
         assert_eq!(
             set_error("a[0]b=1"),
-            r#"--set "a[0]b=1": unexpected "b" after "]" (expected ".", "[" or "=")"#
+            r#"--set "a[0]b=***": unexpected "b" after "]" (expected ".", "[" or "=")"#
         );
     }
 
     #[test]
     fn empty_keys_are_errors() {
-        assert_eq!(set_error("=1"), r#"--set "=1": empty key name before "=""#);
+        assert_eq!(
+            set_error("=1"),
+            r#"--set "=***": empty key name before "=""#
+        );
         assert_eq!(
             set_error("a..b=1"),
-            r#"--set "a..b=1": empty key name before ".""#
+            r#"--set "a..b=***": empty key name before ".""#
         );
         assert_eq!(
             set_error("a.=1"),
-            r#"--set "a.=1": empty key name before "=""#
+            r#"--set "a.=***": empty key name before "=""#
         );
         assert_eq!(
             set_error("a=1,,b=2"),
-            r#"--set "a=1,,b=2": empty key name before ",""#
+            r#"--set "a=***": after the value of "a": empty key name before "," (a comma inside a value is written \,)"#
         );
         assert_eq!(
             set_error(""),
@@ -423,19 +453,33 @@ mod tests {
     fn unmatched_brace_is_an_error() {
         assert_eq!(
             set_error("hosts={a,b"),
-            r#"--set "hosts={a,b": unmatched "{" (expected "}" to close the list)"#
+            r#"--set "hosts=***": in the value of "hosts": unmatched "{" (expected "}" to close the list)"#
         );
         assert_eq!(
             set_error("hosts={a}b"),
-            r#"--set "hosts={a}b": unexpected "b" after "}" (expected "," or the end)"#
+            r#"--set "hosts=***": in the value of "hosts": text after "}" (expected "," or the end)"#
         );
+    }
+
+    #[test]
+    fn errors_never_show_a_value() {
+        for (kind, expression) in [
+            (SetKind::Typed, "db.password=s3cr,et"),
+            (SetKind::String, "db.password=s3cr,et"),
+            (SetKind::Typed, "db.password={s3cr,et"),
+            (SetKind::Json, r#"db.password={"s3cr": "et"#),
+            (SetKind::Json, r#"{"db": {"password": "s3cret""#),
+        ] {
+            let error = apply(kind, &[expression]).unwrap_err();
+            assert!(!error.contains("s3cr"), "{error}");
+        }
     }
 
     #[test]
     fn a_lone_trailing_backslash_is_an_error() {
         assert_eq!(
             set_error(r"a=b\"),
-            r#"--set "a=b\": ends with a lone "\" (write \\ for a backslash)"#
+            r#"--set "a=***": in the value of "a": ends with a lone "\" (write \\ for a backslash)"#
         );
     }
 
@@ -444,7 +488,7 @@ mod tests {
         let key = vec!["a"; 70].join(".");
         assert_eq!(
             set_error(&format!("{key}=1")),
-            format!(r#"--set "{key}=1": key is nested more than 64 levels deep"#)
+            format!(r#"--set "{key}=***": key is nested more than 64 levels deep"#)
         );
     }
 
@@ -521,16 +565,16 @@ mod tests {
         let error = apply_set(&mut user, SetKind::Json, "image.tag=latest").unwrap_err();
         assert_eq!(
             error.to_string(),
-            r#"--set-json "image.tag=latest": invalid JSON for key "image.tag""#
+            r#"--set-json "image.tag=***": invalid JSON for key "image.tag""#
         );
         assert!(matches!(error, ValuesError::SetJson { ref key, .. } if key == "image.tag"));
         assert_eq!(
             apply(SetKind::Json, &[r#"a={"b":1}x"#]).unwrap_err(),
-            r#"--set-json "a={"b":1}x": unexpected "x" after the JSON value for key "a" (expected "," or the end)"#
+            r#"--set-json "a=***": text after the JSON value for key "a" (expected "," or the end)"#
         );
         assert_eq!(
             apply(SetKind::Json, &[r#"{"a": 1"#]).unwrap_err(),
-            r#"--set-json "{"a": 1": invalid JSON object"#
+            "--set-json: invalid JSON object"
         );
     }
 }

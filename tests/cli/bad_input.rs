@@ -106,8 +106,24 @@ fn required_value_left_missing() {
 fn bad_set_expressions() {
     let chart = fixture("charts/full");
     assert_template_fails(&chart, &["--set", "replicas"], &["--set \"replicas\""]);
-    assert_template_fails(&chart, &["--set", "a..b=1"], &["--set \"a..b=1\""]);
-    assert_template_fails(&chart, &["--set", "ports[x]=1"], &["--set \"ports[x]=1\""]);
+    assert_template_fails(&chart, &["--set", "a..b=1"], &["--set \"a..b=***\""]);
+    assert_template_fails(
+        &chart,
+        &["--set", "ports[x]=1"],
+        &["--set \"ports[x]=***\": list index \"x\" is not a number"],
+    );
+    // A comma in a password ends its value; the error names the key, never the value.
+    let password = rchart()
+        .arg("template")
+        .arg(&chart)
+        .args(["--set", "db.password=pa55,w0rd"])
+        .output()
+        .unwrap();
+    assert_eq!(password.status.code(), Some(1));
+    assert_eq!(
+        stderr_of(&password).trim_end(),
+        r#"error: rendering chart "full": --set "db.password=***": after the value of "db.password": missing "=" (expected key=value) (a comma inside a value is written \,)"#
+    );
     assert_template_fails(
         &chart,
         &["--set-json", "replicas={oops"],
