@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 
 use super::deploy::{DeployOptions, error_text};
 use super::hooks::HookOptions;
@@ -40,15 +40,20 @@ pub async fn guarded<T>(
         Err(error) => error,
     };
     let cause = error_text(&error);
-    let undone = undo_failed(session, name, before, &cause, atomic)
-        .await
-        .with_context(|| format!("release {name} failed, and undoing it failed too"))?;
-    let Some(undone) = undone else {
-        return Err(error);
-    };
-    // The cause first, then what was done about it.
-    session.reporter.error(&cause);
-    bail!("release {name}: {undone}")
+    // The cause first, then what was done about it, or why it could not be.
+    match undo_failed(session, name, before, &cause, atomic).await {
+        Ok(None) => Err(error),
+        Ok(Some(undone)) => {
+            session.reporter.error(&cause);
+            bail!("release {name}: {undone}")
+        }
+        Err(undo_error) => {
+            session.reporter.error(&cause);
+            Err(undo_error.context(format!(
+                "release {name} failed (the error above), and undoing it failed too; `rchart history {name}` shows where it stands"
+            )))
+        }
+    }
 }
 
 /// Where a release stood before an operation, to know what undoing it means.

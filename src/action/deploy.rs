@@ -424,6 +424,11 @@ pub async fn deploy(
                 Some(failed) => failed.description(),
                 None => format!("{error:#}"),
             };
+            // A failed rollback still says what it was, as a successful one does.
+            let description = match stored.record.rollback_of {
+                Some(target) => format!("Rollback to {target} failed: {description}"),
+                None => description,
+            };
             if let Err(record_error) = store.set_status(stored, Status::Failed, description).await {
                 session.reporter.error(&format!(
                     "revision {revision} could not be marked failed either: {}",

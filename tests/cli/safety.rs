@@ -143,6 +143,70 @@ fn an_atomic_upgrade_that_fails_rolls_back_and_says_why_first() {
     );
 }
 
+/// When the rollback that undoes a failed upgrade fails too, the upgrade's cause still
+/// comes first, and the failed rollback's record says what it was.
+#[test]
+fn an_atomic_upgrade_whose_undoing_fails_still_says_why_first() {
+    let cluster = with_namespace(TestApiServer::builder());
+    run(&cluster, &["install", "web"], &[]);
+    cluster.server.clear_requests();
+    let mut fault = fail_after_check(
+        "deployments",
+        "web-multiroute",
+        500,
+        "admission webhook timed out",
+    );
+    fault.times = 2;
+    cluster.server.add_fault(fault);
+    let output = run(
+        &cluster,
+        &["upgrade", "web"],
+        &[
+            "--set",
+            "routes./route1=broken",
+            "--atomic",
+            "--timeout",
+            "20s",
+        ],
+    );
+    let stderr = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(errors.len(), 2, "{stderr}");
+    assert!(
+        errors[0].contains("Deployment backend-dev/web-multiroute")
+            && errors[0].contains("admission webhook timed out"),
+        "the upgrade's cause comes first:\n{stderr}"
+    );
+    assert!(
+        errors[1].starts_with(
+            "error: release web failed (the error above), and undoing it failed too; `rchart history web` shows where it stands"
+        ),
+        "{stderr}"
+    );
+    cluster.assert_fired(&[
+        &format!("PATCH {DEPLOYMENT_PATH}: failed, handled nothing, answered 500"),
+        &format!("PATCH {DEPLOYMENT_PATH}: failed, handled nothing, answered 500"),
+    ]);
+    assert_eq!(statuses(&cluster), ["deployed", "failed", "failed"]);
+    let description = history(&cluster)[2]["description"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        description.starts_with("Rollback to 1 failed: ")
+            && description.contains("admission webhook timed out"),
+        "{description}"
+    );
+    // The next plain upgrade moves on from there.
+    let output = run(&cluster, &["upgrade", "web"], &[]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(statuses(&cluster).last().unwrap(), "deployed");
+}
+
 #[test]
 fn an_atomic_install_that_fails_deletes_what_it_created() {
     let cluster = with_namespace(TestApiServer::builder());
