@@ -108,6 +108,7 @@ async fn undo_failed(
                     wait: true,
                     timeout: atomic.timeout,
                     force_conflicts: false,
+                    namespace_missing: false,
                     strict_refs: false,
                     hooks,
                 },

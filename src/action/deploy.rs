@@ -41,6 +41,9 @@ pub struct DeployOptions {
     pub timeout: Duration,
     /// Take over fields other field managers own (after `kubectl scale`, say).
     pub force_conflicts: bool,
+    /// A dry run into a namespace that `--create-namespace` would create: the server
+    /// cannot check the objects in it, so they are left out of the check.
+    pub namespace_missing: bool,
     /// A Secret or ConfigMap a workload refers to, that neither the chart renders nor the
     /// namespace holds, is an error rather than a warning (install and upgrade).
     pub strict_refs: bool,
@@ -124,6 +127,8 @@ pub struct Outcome {
     pub notes: Option<String>,
     /// The stored revision; `None` for a dry run.
     pub record: Option<ReleaseRecord>,
+    /// A dry run left out the objects in the release namespace, as it does not exist yet.
+    pub namespace_missing: bool,
 }
 
 /// Records a rendered chart as a new revision and deploys it.
@@ -156,6 +161,7 @@ pub async fn deploy_chart_revision(
     Ok(Outcome {
         manifest,
         notes,
+        namespace_missing: record.is_none() && options.namespace_missing,
         record,
     })
 }
@@ -301,6 +307,20 @@ async fn preflight(
     }
 }
 
+/// The objects of `planned` (with their `live` metadata) that are not in `namespace`.
+fn outside_namespace(
+    planned: &[Planned],
+    live: &[Option<ObjectMeta>],
+    namespace: &str,
+) -> (Vec<Planned>, Vec<Option<ObjectMeta>>) {
+    planned
+        .iter()
+        .zip(live)
+        .filter(|(item, _)| item.id.namespace.as_deref() != Some(namespace))
+        .map(|(item, meta)| (item.clone(), meta.clone()))
+        .unzip()
+}
+
 pub async fn deploy(
     mut pending: PendingRevision<'_>,
     options: DeployOptions,
@@ -348,14 +368,29 @@ pub async fn deploy(
     };
     let new_hooks = claim_hooks(session, &hooks, &running, &planned, &live, owner, options).await?;
     // Nothing is half-applied: whatever the server would refuse stops the operation here.
-    preflight(
-        &session.cluster,
-        &planned,
-        &live,
-        &new_hooks,
-        options.force_conflicts,
-    )
-    .await?;
+    if options.namespace_missing {
+        let (checked, checked_live) = outside_namespace(&planned, &live, owner.namespace);
+        let absent = vec![None; new_hooks.len()];
+        let (checked_hooks, _) = outside_namespace(&new_hooks, &absent, owner.namespace);
+        let cluster = &session.cluster;
+        preflight(
+            cluster,
+            &checked,
+            &checked_live,
+            &checked_hooks,
+            options.force_conflicts,
+        )
+        .await?;
+    } else {
+        preflight(
+            &session.cluster,
+            &planned,
+            &live,
+            &new_hooks,
+            options.force_conflicts,
+        )
+        .await?;
+    }
     if options.dry_run {
         return Ok(Deployed::DryRun);
     }

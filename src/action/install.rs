@@ -23,6 +23,7 @@ use crate::render::post_render::PostRenderer;
 use crate::render::{ReleaseInfo, RenderOptions};
 use crate::values::ValueSource;
 
+#[derive(Clone, Copy)]
 pub struct InstallOptions<'a> {
     pub name: &'a str,
     pub chart: &'a Path,
@@ -46,7 +47,17 @@ pub async fn install(session: &Session, options: &InstallOptions<'_>) -> anyhow:
     // Before anything is created in the cluster, the lock included.
     check_release_name(options.name)?;
     if options.deploy.dry_run {
-        return install_unlocked(session, options).await;
+        let namespace_missing = session
+            .dry_run_namespace_missing(options.create_namespace)
+            .await?;
+        let options = InstallOptions {
+            deploy: DeployOptions {
+                namespace_missing,
+                ..options.deploy
+            },
+            ..*options
+        };
+        return install_unlocked(session, &options).await;
     }
     if options.create_namespace {
         session.create_namespace().await?;

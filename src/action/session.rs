@@ -143,14 +143,50 @@ impl Session {
     fn lock_error(&self, error: lock::LockError) -> anyhow::Error {
         match error {
             lock::LockError::Kube(kube::Error::Api(status)) if status.code == 404 => {
-                anyhow::anyhow!(
-                    "namespace \"{}\" does not exist (install and upgrade create it with --create-namespace)",
-                    self.namespace()
-                )
+                self.missing_namespace()
             }
             lock::LockError::Kube(error) => self.cluster.describe(error).into(),
             held => held.into(),
         }
+    }
+
+    fn missing_namespace(&self) -> anyhow::Error {
+        anyhow::anyhow!(
+            "namespace \"{}\" does not exist (install and upgrade create it with --create-namespace)",
+            self.namespace()
+        )
+    }
+
+    /// For a dry run, which takes no lock and so does not learn it that way: whether the
+    /// session's namespace is missing, and then, unless `create` (`--create-namespace`),
+    /// the error the real operation would give. With `create`, the server checks the
+    /// Namespace as a dry run. A user who may not read Namespaces is taken to have one.
+    pub async fn dry_run_namespace_missing(&self, create: bool) -> anyhow::Result<bool> {
+        let api: Api<Namespace> = Api::all(self.cluster.client.clone());
+        match api.get_metadata_opt(self.namespace()).await {
+            Ok(Some(_)) | Err(kube::Error::Api(_)) => return Ok(false),
+            Ok(None) => {}
+            Err(e) => return Err(self.cluster.describe(e).into()),
+        }
+        if !create {
+            return Err(self.missing_namespace());
+        }
+        let namespace: Namespace = serde_json::from_value(serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": self.namespace()},
+        }))?;
+        api.create(
+            &PostParams {
+                dry_run: true,
+                ..PostParams::default()
+            },
+            &namespace,
+        )
+        .await
+        .map_err(|e| self.cluster.describe(e))
+        .with_context(|| format!("creating namespace \"{}\" (dry run)", self.namespace()))?;
+        Ok(true)
     }
 
     /// Creates the session's namespace; one that already exists is fine.

@@ -49,6 +49,7 @@ impl ValuesMode {
     }
 }
 
+#[derive(Clone, Copy)]
 pub struct UpgradeOptions<'a> {
     pub name: &'a str,
     pub chart: &'a Path,
@@ -75,7 +76,18 @@ pub struct UpgradeOptions<'a> {
 pub async fn upgrade(session: &Session, options: &UpgradeOptions<'_>) -> anyhow::Result<Outcome> {
     check_release_name(options.name)?;
     if options.deploy.dry_run {
-        return upgrade_unlocked(session, options).await;
+        let namespace_missing = options.install
+            && session
+                .dry_run_namespace_missing(options.create_namespace)
+                .await?;
+        let options = UpgradeOptions {
+            deploy: DeployOptions {
+                namespace_missing,
+                ..options.deploy
+            },
+            ..*options
+        };
+        return upgrade_unlocked(session, &options).await;
     }
     // An upgrade without --install never creates anything for a release that is missing.
     if options.create_namespace && options.install {

@@ -57,6 +57,7 @@ pub(super) fn deploy_options(args: &DeployArgs) -> DeployOptions {
         wait: args.wait.wait || args.wait.atomic,
         timeout: args.wait.timeout,
         force_conflicts: args.ownership.force_conflicts,
+        namespace_missing: false,
         strict_refs: args.strict_refs,
         hooks: HookOptions {
             run: !args.no_hooks,
@@ -77,7 +78,13 @@ pub(super) fn print_deploy_outcome(outcome: &DeployOutcome) -> anyhow::Result<()
     match &outcome.record {
         None => {
             out!("{}", outcome.manifest);
-            eprintln!("dry run: the server accepted every object; nothing was stored");
+            if outcome.namespace_missing {
+                eprintln!(
+                    "dry run: the namespace does not exist yet, so the server checked only the namespace and the objects outside it; nothing was stored"
+                );
+            } else {
+                eprintln!("dry run: the server accepted every object; nothing was stored");
+            }
         }
         Some(record) => {
             print_summary(record)?;

@@ -26,6 +26,7 @@ pub fn run(global: &GlobalArgs, args: RollbackArgs) -> anyhow::Result<Outcome> {
                 wait: args.wait,
                 timeout: args.timeout,
                 force_conflicts: args.ownership.force_conflicts,
+                namespace_missing: false,
                 strict_refs: false,
                 hooks: HookOptions {
                     run: !args.no_hooks,

@@ -4,8 +4,8 @@ use rchart_test_apiserver::{CrdEstablishment, Operation, RequestMatch};
 use serde_json::{Value, json};
 
 use crate::support::{
-    DEV_NS, TestCluster, as_strs, bundled_chart, dev_args, fail_after_check, stderr_of, stdout_of,
-    write_chart,
+    DEV_NS, TestCluster, as_strs, bundled_chart, dev_args, dev_chart_args, fail_after_check,
+    stderr_of, stdout_of, write_chart,
 };
 
 const NS: &str = DEV_NS;
@@ -247,6 +247,59 @@ fn dry_runs_store_nothing() {
     assert!(printed.contains("/route1: dry"), "{printed}");
     assert_eq!(cluster.records(NS), ["rchart.release.v1.web.v1"]);
     assert_eq!(cluster.config_maps(NS), config_maps);
+}
+
+/// A dry run into a namespace that does not exist says what the real run would: without
+/// `--create-namespace` the same error, and with it, a preview in which the server checks
+/// the Namespace (as a dry run) and nothing in it, which it cannot.
+#[test]
+fn a_dry_run_into_a_missing_namespace_says_what_the_real_run_would() {
+    let cluster = TestCluster::start();
+    let err = cluster.fail(&as_strs(&dev_args("install", "web", &["--dry-run"])));
+    assert_eq!(
+        err.trim_end(),
+        "error: namespace \"backend-dev\" does not exist (install and upgrade create it with --create-namespace)"
+    );
+    for verb in [&["install"][..], &["upgrade", "--install"]] {
+        cluster.server.clear_requests();
+        let mut args = verb.to_vec();
+        args.push("web");
+        let extra = ["--create-namespace", "--dry-run"];
+        let (printed, stderr) =
+            cluster.run_with_stderr(&[args, as_strs(&dev_chart_args(&extra))].concat());
+        assert!(printed.contains("kind: Deployment"), "{printed}");
+        assert!(
+            stderr.contains("dry run: the namespace does not exist yet, so the server checked only the namespace and the objects outside it; nothing was stored"),
+            "{stderr}"
+        );
+        let writes: Vec<String> = cluster
+            .server
+            .requests()
+            .iter()
+            .filter(|r| r.is_write())
+            .map(|r| {
+                format!(
+                    "{} {} dryRun={:?}",
+                    r.method,
+                    r.path,
+                    r.query_param("dryRun")
+                )
+            })
+            .collect();
+        assert_eq!(
+            writes,
+            ["POST /api/v1/namespaces dryRun=Some(\"All\")"],
+            "{verb:?}"
+        );
+        assert!(cluster.server.get("namespaces", "", NS).is_none());
+    }
+    // The real run does what the preview said.
+    cluster.run(&as_strs(&dev_args(
+        "install",
+        "web",
+        &["--create-namespace"],
+    )));
+    assert_eq!(cluster.records(NS), ["rchart.release.v1.web.v1"]);
 }
 
 #[test]
