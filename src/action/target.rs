@@ -39,6 +39,9 @@ pub struct TargetRequest<'a> {
     /// For a command on an existing release, given no environment: the release to look
     /// for in the environments' namespaces.
     pub find_release: Option<&'a str>,
+    /// The command reads every namespace (`list -A`), so which one the session has is
+    /// not worth saying.
+    pub all_namespaces: bool,
 }
 
 /// Where to act, and why there (`None`: nothing worth saying, the user typed it or no
@@ -63,7 +66,7 @@ pub async fn open_session(
         concurrency: request.concurrency,
     };
     let session = Session::open(&target, reporter).await?;
-    if let Some(why) = choice.why {
+    if let Some(why) = choice.why.filter(|_| !request.all_namespaces) {
         session
             .reporter
             .info(&format!("namespace {} ({why})", session.namespace()));

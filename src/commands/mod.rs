@@ -117,6 +117,20 @@ async fn open_session(
     target::open_session(&request, Arc::new(report::StderrReporter)).await
 }
 
+/// A session for `list`; with `-A` the namespace it has does not matter, and is not shown.
+async fn open_list_session(
+    global: &GlobalArgs,
+    workspace: &Workspace,
+    selection: Option<Selection<'_>>,
+    all_namespaces: bool,
+) -> anyhow::Result<Session> {
+    let request = TargetRequest {
+        all_namespaces,
+        ..target_request(global, workspace, selection, None)
+    };
+    target::open_session(&request, Arc::new(report::StderrReporter)).await
+}
+
 /// A session for a command on the existing release `name`: given no `-n` and no `-e`, in
 /// the project environment whose namespace holds it.
 async fn open_release_session(
@@ -144,6 +158,7 @@ fn target_request<'a>(
         project: workspace.project.as_ref(),
         selection,
         find_release,
+        all_namespaces: false,
     }
 }
 

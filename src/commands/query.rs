@@ -7,7 +7,7 @@ use crate::release::ReleaseRecord;
 use crate::render::parse_multi_document;
 
 use super::output::{print_structured, print_table};
-use super::{Outcome, block_on, environment, open_release_session, open_session};
+use super::{Outcome, block_on, environment, open_list_session, open_release_session};
 
 pub fn history(global: &GlobalArgs, args: HistoryArgs) -> anyhow::Result<Outcome> {
     let workspace = Workspace::current()?;
@@ -50,7 +50,7 @@ pub fn list(global: &GlobalArgs, args: ListArgs) -> anyhow::Result<Outcome> {
     let workspace = Workspace::current()?;
     let selection = environment(global, &workspace, &[])?;
     block_on(async {
-        let session = open_session(global, &workspace, selection).await?;
+        let session = open_list_session(global, &workspace, selection, args.all_namespaces).await?;
         let view = query::list(&session, args.all_namespaces, args.all).await?;
         if !print_structured(args.output, &view.revisions)? {
             let rows = view.revisions.iter().map(list_row).collect::<Vec<_>>();

@@ -209,6 +209,23 @@ fn the_commands_work_as_typed_from_the_repository_root() {
         assert!(namespaces.lines().all(|ns| ns == "backend"), "{namespaces}");
     }
 
+    // `list -A` reads every namespace, so no namespace choice is reported; plain `list`
+    // reports it.
+    let list = rchart_in(&cluster, &layout, &["list", "-A"]);
+    assert!(list.status.success(), "{}", stderr_of(&list));
+    assert!(
+        stdout_of(&list).contains("multiroute   backend"),
+        "{}",
+        stdout_of(&list)
+    );
+    assert_eq!(stderr_of(&list), "");
+    let list = rchart_in(&cluster, &layout, &["list"]);
+    assert!(
+        stderr_of(&list).starts_with("namespace default (the kube context's;"),
+        "{}",
+        stderr_of(&list)
+    );
+
     // The diff commands find the release the same way.
     let diff = |args: &[&str]| {
         let output = rchart_in(&cluster, &layout, args);
