@@ -43,6 +43,8 @@ pub struct LintOptions<'a> {
     /// `--set*` flags, applied on top in every rendering.
     pub overrides: &'a [ValueSource],
     pub namespace: &'a str,
+    /// The release name templates see, as `template` would give it.
+    pub release: &'a str,
     /// The most bytes the chart may render (`--max-output`).
     pub max_output: u64,
 }
@@ -63,7 +65,7 @@ pub fn lint(options: &LintOptions<'_>) -> Vec<Finding> {
     let committed = CommittedStrings::collect(&chart, options.values_files);
     let capabilities =
         Capabilities::offline(None, &[]).expect("the default Kubernetes version parses");
-    let release = ReleaseInfo::new("release-name", options.namespace, 1, false);
+    let release = ReleaseInfo::new(options.release, options.namespace, 1, false);
 
     // With environment files given, those are what gets deployed: production warnings
     // come from them, and the chart's defaults alone are only checked for errors.

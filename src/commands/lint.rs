@@ -16,6 +16,10 @@ pub fn run(global: &GlobalArgs, args: LintArgs) -> anyhow::Result<Outcome> {
         .collect();
     values_files.extend(args.values.files.iter().cloned());
     let namespace = super::offline_namespace(global, &workspace, selection);
+    // As `template` names it; a chart too broken to name is reported by the lint itself.
+    let release = workspace
+        .release_name(None, args.chart.as_deref())
+        .unwrap_or_else(|_| "release-name".to_string());
     let overrides: Vec<ValueSource> = args
         .values
         .sources
@@ -28,6 +32,7 @@ pub fn run(global: &GlobalArgs, args: LintArgs) -> anyhow::Result<Outcome> {
         values_files: &values_files,
         overrides: &overrides,
         namespace: &namespace,
+        release: &release,
         max_output: args.output_limit.max_output,
     });
     outln!("==> Linting {}", chart.display());

@@ -65,8 +65,8 @@ fn warnings_name_the_resource_and_fail_only_with_strict() {
     let text = stdout_of(&output);
     assert!(output.status.success(), "{text}");
     for expected in [
-        "[WARNING] Deployment \"release-name-risky\" (templates/deployment.yaml): container \"app\" image \"nginx:1.27\" is not pinned by digest",
-        "[WARNING] Secret \"release-name-db\" (templates/secret.yaml): key \"password\" comes from committed values file",
+        "[WARNING] Deployment \"risky-risky\" (templates/deployment.yaml): container \"app\" image \"nginx:1.27\" is not pinned by digest",
+        "[WARNING] Secret \"risky-db\" (templates/secret.yaml): key \"password\" comes from committed values file",
         "dev.yaml (key password)",
         "container \"app\" has no resource requests",
         "container \"app\" has no resource limits",
