@@ -157,11 +157,23 @@ pub async fn history(session: &Session, name: &str) -> anyhow::Result<HistoryVie
     Ok(HistoryView { revisions })
 }
 
-/// A revision: the given one, or the latest that can be read.
+/// What a command given no revision shows when the latest record cannot be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenLatestIsDamaged {
+    /// The newest readable revision, which names itself (`status`); the damaged record
+    /// is warned about.
+    ShowNewestReadable,
+    /// An error naming it: the output (`get values`, say) would not say which revision
+    /// it came from, and a script would take an older revision's for the latest.
+    Refuse,
+}
+
+/// A revision: the given one, or the latest (see [`WhenLatestIsDamaged`]).
 pub async fn revision(
     session: &Session,
     name: &str,
     revision: Option<u64>,
+    damaged: WhenLatestIsDamaged,
 ) -> anyhow::Result<ReleaseRecord> {
     match revision {
         Some(revision) => Ok(session
@@ -172,6 +184,12 @@ pub async fn revision(
             .record),
         None => {
             let history = session.existing_history(name).await?;
+            if damaged == WhenLatestIsDamaged::Refuse {
+                history.require(
+                    "showing the latest revision (or pass --revision)",
+                    &[Need::Latest],
+                )?;
+            }
             if let Some(latest) = history.latest() {
                 return Ok(latest.record.clone());
             }

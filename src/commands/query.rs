@@ -1,5 +1,6 @@
 //! history, status, list and get.
 
+use crate::action::query::WhenLatestIsDamaged::{Refuse, ShowNewestReadable};
 use crate::action::query::{self, RevisionSummary};
 use crate::cli::{GetCommand, GlobalArgs, HistoryArgs, ListArgs, OutputFormat, StatusArgs};
 use crate::project::Workspace;
@@ -88,7 +89,7 @@ pub fn status(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<Outcome> 
     let name = workspace.release_name(args.name.as_deref(), None)?;
     block_on(async {
         let session = open_release_session(global, &workspace, &name).await?;
-        let record = query::revision(&session, &name, args.revision).await?;
+        let record = query::revision(&session, &name, args.revision, ShowNewestReadable).await?;
         let view = query::status_view(&record);
         if !print_structured(args.output, &view)? {
             outln!("NAME: {}", view.summary.name);
@@ -153,7 +154,7 @@ pub fn get(global: &GlobalArgs, command: GetCommand) -> anyhow::Result<Outcome> 
         let session = open_release_session(global, &workspace, &name).await?;
         match command {
             GetCommand::Values(args) => {
-                let record = query::revision(&session, &name, args.get.revision).await?;
+                let record = query::revision(&session, &name, args.get.revision, Refuse).await?;
                 let values = if args.all {
                     &record.merged_values
                 } else {
@@ -172,7 +173,7 @@ pub fn get(global: &GlobalArgs, command: GetCommand) -> anyhow::Result<Outcome> 
                 }
             }
             GetCommand::Manifest(args) => {
-                let record = query::revision(&session, &name, args.revision).await?;
+                let record = query::revision(&session, &name, args.revision, Refuse).await?;
                 match args.output {
                     OutputFormat::Json => {
                         let objects = parse_multi_document(&record.chart.name, &record.manifest)?
@@ -185,11 +186,11 @@ pub fn get(global: &GlobalArgs, command: GetCommand) -> anyhow::Result<Outcome> 
                 }
             }
             GetCommand::Hooks(args) => {
-                let record = query::revision(&session, &name, args.revision).await?;
+                let record = query::revision(&session, &name, args.revision, Refuse).await?;
                 print_hooks(&record, args.output)?;
             }
             GetCommand::Notes(args) => {
-                let record = query::revision(&session, &name, args.revision).await?;
+                let record = query::revision(&session, &name, args.revision, Refuse).await?;
                 let notes = record.notes.unwrap_or_default();
                 match args.output {
                     OutputFormat::Json => outln!("{}", serde_json::json!({ "notes": notes })),

@@ -142,6 +142,23 @@ fn a_damaged_latest_record_stops_upgrade_naming_it_and_the_way_out() {
     assert_eq!(status.status.code(), Some(0));
     assert!(stdout_of(&status).contains("REVISION: 2"));
     assert!(stderr_of(&status).contains("rchart.release.v1.web.v3"));
+    // `get` output does not say which revision it is from: it refuses, naming the
+    // record, rather than give revision 2's values as the latest.
+    let values = run(&cluster, &strings(&["get", "values", "web", "-n", NS]));
+    assert_eq!(values.status.code(), Some(1));
+    assert_eq!(stdout_of(&values), "");
+    assert!(
+        stderr_of(&values).contains(
+            "showing the latest revision (or pass --revision) needs revision 3 of release web (the latest revision)"
+        ),
+        "{}",
+        stderr_of(&values)
+    );
+    let values = run(
+        &cluster,
+        &strings(&["get", "values", "web", "-n", NS, "--revision", "2"]),
+    );
+    assert_eq!(values.status.code(), Some(0), "{}", stderr_of(&values));
 
     // The way out the error names works.
     let kubectl_delete = cluster.kubectl().map(|mut kubectl| {
