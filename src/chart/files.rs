@@ -55,6 +55,9 @@ pub struct ChartFiles {
     /// Every directory that holds a file, at any depth; derived from `files`
     dirs: BTreeSet<String>,
     total_size: u64,
+    /// Archives in `charts/` that `.rchartignore` left out, named when a dependency is
+    /// then missing.
+    ignored_archives: Vec<String>,
 }
 
 impl ChartFiles {
@@ -106,6 +109,11 @@ impl ChartFiles {
             self.total_size -= previous.len() as u64;
         }
         Ok(())
+    }
+
+    /// Archives in `charts/` that `.rchartignore` left out of a directory chart.
+    pub fn ignored_archives(&self) -> &[String] {
+        &self.ignored_archives
     }
 
     /// The contents of the file at `path`
@@ -477,6 +485,9 @@ impl<'a> DirLoader<'a> {
             } else if file_type.is_symlink() {
                 self.load_symlink(rel_path, &disk_path)?;
             } else if self.ignore.is_ignored(&rel_path, false) {
+                if rel_dir == "charts" && name.ends_with(".tgz") {
+                    self.files.ignored_archives.push(rel_path);
+                }
                 continue;
             } else if file_type.is_file() {
                 self.load_file(rel_path, &disk_path)?;

@@ -154,6 +154,17 @@ pub enum DependencyError {
     )]
     Missing { chart: String, dependency: String },
     #[error(
+        "dependency \"{}\" of chart \"{}\" is missing from charts/: {} is there, but .rchartignore leaves it out (anchor a pattern for packages to the chart root: /*.tgz)",
+        escape_name(dependency),
+        escape_name(chart),
+        escape_name(archive)
+    )]
+    Ignored {
+        chart: String,
+        dependency: String,
+        archive: String,
+    },
+    #[error(
         "dependency \"{}\" of chart \"{}\" asks for version {wanted}, but charts/ holds {found}; run `rchart dependency update` on the chart",
         escape_name(dependency),
         escape_name(chart)
@@ -241,6 +252,18 @@ impl Chart {
             .iter()
             .filter(|s| s.chart.name() == dependency.name)
             .collect();
+        let ignored = self.files.ignored_archives().iter().find(|archive| {
+            let file = archive.strip_prefix(CHARTS_DIR).unwrap_or(archive);
+            file.strip_prefix(dependency.name.as_str())
+                .is_some_and(|rest| rest.starts_with('-'))
+        });
+        if let (true, Some(archive)) = (named.is_empty(), ignored) {
+            return Err(DependencyError::Ignored {
+                chart: self.name().to_string(),
+                dependency: dependency.key().to_string(),
+                archive: archive.clone(),
+            });
+        }
         if named.is_empty() {
             return Err(DependencyError::Missing {
                 chart: self.name().to_string(),

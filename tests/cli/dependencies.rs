@@ -338,6 +338,45 @@ fn a_missing_or_wrong_dependency_is_named() {
     assert!(!work.path("dist").exists());
 }
 
+/// `rchart create`, a dependency, `dependency update`, then template: the scaffold's
+/// ignore file leaves packages at the chart root out, not the archives in charts/. An
+/// ignore file that does leave them out is named when the dependency is then missing.
+#[test]
+fn a_created_chart_takes_packaged_dependencies_and_an_ignored_archive_is_named() {
+    let work = Workdir::new();
+    work.chart("lib", &[("Chart.yaml", "name: lib\nversion: 1.2.0\n")]);
+    let app = work.path_str("app");
+    work.run(&["create", &app]);
+    let chart_yaml = work.path("app/Chart.yaml");
+    let mut text = std::fs::read_to_string(&chart_yaml).unwrap();
+    text.push_str(
+        "dependencies:\n  - name: lib\n    version: ^1.0.0\n    repository: file://../lib\n",
+    );
+    std::fs::write(&chart_yaml, text).unwrap();
+    work.run(&["dependency", "update", &app]);
+    assert!(work.path("app/charts/lib-1.2.0.tgz").is_file());
+    let rendered = work.run(&["template", &app]);
+    assert!(rendered.contains("kind: Deployment"), "{rendered}");
+    // A package written into the chart root stays out of the next package.
+    work.run(&["package", &app, "-d", &app]);
+    work.run(&["package", &app, "-d", &work.path_str("dist")]);
+    let listing = std::process::Command::new("tar")
+        .arg("-tzf")
+        .arg(work.path("dist/app-0.1.0.tgz"))
+        .output()
+        .unwrap();
+    let listing = String::from_utf8(listing.stdout).unwrap();
+    assert!(listing.contains("app/charts/lib-1.2.0.tgz"), "{listing}");
+    assert!(!listing.contains("app/app-0.1.0.tgz"), "{listing}");
+
+    std::fs::write(work.path("app/.rchartignore"), "*.tgz\n").unwrap();
+    let error = work.fail(&["template", &app]);
+    assert!(
+        error.contains("dependency \"lib\" of chart \"app\" is missing from charts/: charts/lib-1.2.0.tgz is there, but .rchartignore leaves it out (anchor a pattern for packages to the chart root: /*.tgz)"),
+        "{error}"
+    );
+}
+
 #[test]
 fn bad_dependency_fields_in_chart_yaml_are_named() {
     let work = Workdir::new();
