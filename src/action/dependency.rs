@@ -390,10 +390,16 @@ impl<'a> Sources<'a> {
     ) -> anyhow::Result<Resolved> {
         let http = Http::for_repository(&repository)?;
         if !self.indexes.contains_key(&repository.url) {
-            report.info(&format!("Fetching the index of {}", repository.url));
+            report.info(&format!(
+                "Fetching the index of {}",
+                crate::http::redact(&repository.url)
+            ));
             let fetched = repo::fetch_index(&http, &repository.url).await?;
             for skipped in &fetched.index.skipped {
-                report.warn(&format!("{}: {skipped} (skipped)", repository.url));
+                report.warn(&format!(
+                    "{}: {skipped} (skipped)",
+                    crate::http::redact(&repository.url)
+                ));
             }
             self.indexes.insert(repository.url.clone(), fetched.index);
         }

@@ -29,7 +29,7 @@ pub async fn add(
         .with_context(|| {
             format!(
                 "\"{}\" is not an http:// or https:// URL",
-                escape_name(&repository.url)
+                escape_name(&crate::http::redact(&repository.url))
             )
         })?;
     let mut file = RepositoryFile::load(&paths.config)?;
@@ -43,7 +43,7 @@ pub async fn add(
             bail!(
                 "repository \"{}\" already exists ({}); use --force-update to replace it",
                 repository.name,
-                existing.url
+                crate::http::redact(&existing.url)
             );
         }
     }

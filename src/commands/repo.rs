@@ -29,7 +29,7 @@ pub fn run(command: RepoCommand) -> anyhow::Result<Outcome> {
             } else {
                 let rows: Vec<Vec<String>> = repositories
                     .into_iter()
-                    .map(|r| vec![r.name, r.url])
+                    .map(|r| vec![r.name, crate::http::redact(&r.url)])
                     .collect();
                 print_table(&["NAME", "URL"], &rows)?;
             }

@@ -52,6 +52,17 @@ impl Reference {
         let rest = text
             .strip_prefix(SCHEME)
             .ok_or_else(|| error("expected oci://HOST[:PORT]/PATH"))?;
+        // `user:password@host/…`: an `@` before the first `/` is never a digest's.
+        if rest
+            .split('/')
+            .next()
+            .is_some_and(|host| host.contains('@'))
+        {
+            return Err(ReferenceError {
+                reference: format!("{SCHEME}…"),
+                problem: "credentials do not belong in a reference, where logs and records would show them; use rchart registry login".to_string(),
+            });
+        }
         let (rest, digest) = match rest.split_once('@') {
             Some((rest, digest)) => (
                 rest,
@@ -382,9 +393,14 @@ mod tests {
             ("oci://x:99999/web", "is not a port"),
             ("oci://x/web@sha256:12", "64 lowercase hex"),
             ("oci://x/a//b", "component \"\""),
+            (
+                "oci://alice:s3cret@x/web",
+                "credentials do not belong in a reference",
+            ),
         ] {
             let error = Reference::parse(text).unwrap_err().to_string();
             assert!(error.contains(expected), "{text}: {error}");
+            assert!(!error.contains("s3cret"), "{error}");
         }
     }
 

@@ -39,7 +39,10 @@ impl Http {
         } else {
             Some(Credentials {
                 origin: reqwest::Url::parse(&repository.url).map_err(|e| {
-                    RepoError::Usage(format!("{} is not a URL: {e}", repository.url))
+                    RepoError::Usage(format!(
+                        "{} is not a URL: {e}",
+                        crate::http::redact(&repository.url)
+                    ))
                 })?,
                 username: repository.username.clone(),
                 password: repository.password.clone(),
@@ -66,7 +69,7 @@ impl Http {
         }
         let mut response = request.send().await.map_err(|e| RepoError::Unreachable {
             url: url.to_string(),
-            cause: causes(&e),
+            cause: causes(&e.without_url()),
         })?;
         let status = response.status();
         if !status.is_success() {
@@ -98,7 +101,7 @@ impl Http {
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| RepoError::Unreachable {
             url: url.to_string(),
-            cause: causes(&e),
+            cause: causes(&e.without_url()),
         })? {
             if (body.len() + chunk.len()) as u64 > limit {
                 return Err(RepoError::TooLarge {

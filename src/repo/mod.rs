@@ -44,15 +44,15 @@ pub enum RepoError {
     Config { path: PathBuf, problem: String },
     #[error("no repository named \"{}\" (rchart repo list shows them; rchart repo add NAME URL adds one)", escape_name(.0))]
     NotAdded(String),
-    #[error("cannot reach {url}: {cause}")]
+    #[error("cannot reach {}: {cause}", crate::http::redact(url))]
     Unreachable { url: String, cause: String },
-    #[error("GET {url}: {status}{hint}")]
+    #[error("GET {}: {status}{hint}", crate::http::redact(url))]
     Status {
         url: String,
         status: String,
         hint: &'static str,
     },
-    #[error("{url} is larger than {}; stopped reading", format_size(*limit))]
+    #[error("{} is larger than {}; stopped reading", crate::http::redact(url), format_size(*limit))]
     TooLarge { url: String, limit: u64 },
     #[error("{0}")]
     Index(String),
@@ -84,7 +84,8 @@ pub enum RepoError {
         version: String,
     },
     #[error(
-        "{url}: the download's sha256 is {actual}, but the index says {expected}; nothing was written"
+        "{}: the download's sha256 is {actual}, but the index says {expected}; nothing was written",
+        crate::http::redact(url)
     )]
     DigestMismatch {
         url: String,
@@ -94,7 +95,8 @@ pub enum RepoError {
     #[error(transparent)]
     Archive(#[from] ArchiveError),
     #[error(
-        "{url} holds chart \"{}\" {found_version}, but the index lists \"{}\" {version}",
+        "{} holds chart \"{}\" {found_version}, but the index lists \"{}\" {version}",
+        crate::http::redact(url),
         escape_name(found),
         escape_name(chart)
     )]

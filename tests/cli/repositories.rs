@@ -474,6 +474,16 @@ fn credentials_go_to_the_repository_host_only() {
         sent_elsewhere.iter().all(|s| s.authorization.is_none()),
         "{sent_elsewhere:?}"
     );
+    // A password written in the URL is masked wherever the URL is shown.
+    let in_url = url.replacen("http://", "http://ci:s3cret@", 1);
+    let error = work.fail(&["repo", "add", "inurl", &format!("{in_url}nothere")]);
+    assert!(error.contains("GET http://ci:***@127.0.0.1:"), "{error}");
+    assert!(!error.contains("s3cret"), "{error}");
+    work.run(&["repo", "add", "inurl", &in_url]);
+    let listed = work.run(&["repo", "list"]);
+    assert!(listed.contains("http://ci:***@127.0.0.1:"), "{listed}");
+    assert!(!listed.contains("s3cret"), "{listed}");
+
     let config = std::fs::read_to_string(work.path("config/repositories.yaml")).unwrap();
     assert!(config.contains("password: s3cret"), "{config}");
     #[cfg(unix)]
