@@ -183,7 +183,7 @@ fn check_lock(lock: &Lock, requested: &[Dependency]) -> Result<(), String> {
     }
     if !lock.matches(requested) {
         return Err(
-            "a dependency's condition, tags, alias or import-values changed since the lock was written (its digest differs)"
+            "a dependency's condition, tags, alias or import-values changed in Chart.yaml, or the lock was edited (by hand, or in a merge), since it was written: its digest no longer matches"
                 .to_string(),
         );
     }
