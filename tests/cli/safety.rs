@@ -91,20 +91,23 @@ fn a_wait_that_times_out_fails_the_revision_naming_what_was_not_ready() {
     );
 }
 
-#[test]
-fn an_atomic_upgrade_that_fails_rolls_back_and_says_why_first() {
-    let cluster = with_namespace(TestApiServer::builder());
-    run(&cluster, &["install", "web"], &[]);
-    let before = cluster.config_maps(NS);
+/// `upgrade web --atomic` with the Deployment's next `failures` real writes refused (a
+/// webhook timing out); asserts exit 1 and returns stderr and its `error:` lines.
+fn atomic_upgrade_with_failing_deployment(
+    cluster: &TestCluster,
+    failures: u32,
+) -> (String, Vec<String>) {
     cluster.server.clear_requests();
-    cluster.server.add_fault(fail_after_check(
+    let mut fault = fail_after_check(
         "deployments",
         "web-multiroute",
         500,
         "admission webhook timed out",
-    ));
+    );
+    fault.times = failures;
+    cluster.server.add_fault(fault);
     let output = run(
-        &cluster,
+        cluster,
         &["upgrade", "web"],
         &[
             "--set",
@@ -116,10 +119,20 @@ fn an_atomic_upgrade_that_fails_rolls_back_and_says_why_first() {
     );
     let stderr = stderr_of(&output);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    let lines: Vec<&str> = stderr
+    let errors = stderr
         .lines()
         .filter(|l| l.starts_with("error: "))
+        .map(str::to_string)
         .collect();
+    (stderr, errors)
+}
+
+#[test]
+fn an_atomic_upgrade_that_fails_rolls_back_and_says_why_first() {
+    let cluster = with_namespace(TestApiServer::builder());
+    run(&cluster, &["install", "web"], &[]);
+    let before = cluster.config_maps(NS);
+    let (stderr, lines) = atomic_upgrade_with_failing_deployment(&cluster, 1);
     assert!(
         lines[0].contains("admission webhook timed out"),
         "the cause comes first:\n{stderr}"
@@ -149,32 +162,7 @@ fn an_atomic_upgrade_that_fails_rolls_back_and_says_why_first() {
 fn an_atomic_upgrade_whose_undoing_fails_still_says_why_first() {
     let cluster = with_namespace(TestApiServer::builder());
     run(&cluster, &["install", "web"], &[]);
-    cluster.server.clear_requests();
-    let mut fault = fail_after_check(
-        "deployments",
-        "web-multiroute",
-        500,
-        "admission webhook timed out",
-    );
-    fault.times = 2;
-    cluster.server.add_fault(fault);
-    let output = run(
-        &cluster,
-        &["upgrade", "web"],
-        &[
-            "--set",
-            "routes./route1=broken",
-            "--atomic",
-            "--timeout",
-            "20s",
-        ],
-    );
-    let stderr = stderr_of(&output);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    let errors: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("error: "))
-        .collect();
+    let (stderr, errors) = atomic_upgrade_with_failing_deployment(&cluster, 2);
     assert_eq!(errors.len(), 2, "{stderr}");
     assert!(
         errors[0].contains("Deployment backend-dev/web-multiroute")
