@@ -581,9 +581,16 @@ pub fn list(chart_dir: &Path) -> anyhow::Result<Vec<Listed>> {
     let chart = load_own(chart_dir)?;
     let charts = chart_dir.join(CHARTS_DIR);
     let archives = read_archives(&charts)?;
-    let lock = std::fs::read_to_string(chart_dir.join(LOCK_FILE))
-        .ok()
-        .and_then(|text| Lock::parse(&text).ok());
+    // A lock that cannot be read is an error here too, as `build` would stop on it.
+    let lock_path = chart_dir.join(LOCK_FILE);
+    let lock = match std::fs::read_to_string(&lock_path) {
+        Ok(text) => Some(
+            Lock::parse(&text)
+                .map_err(|problem| anyhow::anyhow!("{}: {problem}", lock_path.display()))?,
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("reading {}", lock_path.display())),
+    };
     Ok(chart
         .metadata
         .dependencies

@@ -543,6 +543,15 @@ fn list_tells_what_charts_holds() {
     assert!(rows[3].ends_with("unpacked"), "{out}");
     assert!(rows[4].ends_with("missing"), "{out}");
     assert!(rows[5].ends_with("locked but not downloaded"), "{out}");
+
+    // A lock that is not YAML is named, as `build` names it, not taken as no lock.
+    std::fs::write(
+        work.path("app/Chart.lock"),
+        "dependencies:\n- name: locked\n  version: [oops\n",
+    )
+    .unwrap();
+    let error = work.fail(&["dependency", "list", &work.path_str("app")]);
+    assert!(error.contains("app/Chart.lock: "), "{error}");
 }
 
 #[test]
