@@ -281,18 +281,26 @@ pub async fn plan_and_claim(
 /// invalid field, an admission webhook's denial, a quota. `new_hooks` are the hooks the
 /// operation runs whose objects do not exist: a hook whose last run's object is still
 /// there is deleted and created again, and cannot be checked against that old object
-/// (a Job's template cannot change), so it is checked when it is created.
+/// (a Job's template cannot change), so it is checked when it is created. Objects in
+/// `missing_namespace` cannot be checked before it exists.
 async fn preflight(
     cluster: &Cluster,
     planned: &[Planned],
     live: &[Option<ObjectMeta>],
     new_hooks: &[Planned],
+    missing_namespace: Option<&str>,
     force_conflicts: bool,
 ) -> Result<(), ClusterError> {
     let absent = vec![None; new_hooks.len()];
     let (objects, hooks) = futures_util::future::join(
-        dry_run_all(cluster, planned, force_conflicts, live),
-        dry_run_all(cluster, new_hooks, force_conflicts, &absent),
+        dry_run_all(cluster, planned, force_conflicts, live, missing_namespace),
+        dry_run_all(
+            cluster,
+            new_hooks,
+            force_conflicts,
+            &absent,
+            missing_namespace,
+        ),
     )
     .await;
     let rejected = objects
@@ -305,20 +313,6 @@ async fn preflight(
         Some(error) => Err(error),
         None => Ok(()),
     }
-}
-
-/// The objects of `planned` (with their `live` metadata) that are not in `namespace`.
-fn outside_namespace(
-    planned: &[Planned],
-    live: &[Option<ObjectMeta>],
-    namespace: &str,
-) -> (Vec<Planned>, Vec<Option<ObjectMeta>>) {
-    planned
-        .iter()
-        .zip(live)
-        .filter(|(item, _)| item.id.namespace.as_deref() != Some(namespace))
-        .map(|(item, meta)| (item.clone(), meta.clone()))
-        .unzip()
 }
 
 pub async fn deploy(
@@ -368,29 +362,16 @@ pub async fn deploy(
     };
     let new_hooks = claim_hooks(session, &hooks, &running, &planned, &live, owner, options).await?;
     // Nothing is half-applied: whatever the server would refuse stops the operation here.
-    if options.namespace_missing {
-        let (checked, checked_live) = outside_namespace(&planned, &live, owner.namespace);
-        let absent = vec![None; new_hooks.len()];
-        let (checked_hooks, _) = outside_namespace(&new_hooks, &absent, owner.namespace);
-        let cluster = &session.cluster;
-        preflight(
-            cluster,
-            &checked,
-            &checked_live,
-            &checked_hooks,
-            options.force_conflicts,
-        )
-        .await?;
-    } else {
-        preflight(
-            &session.cluster,
-            &planned,
-            &live,
-            &new_hooks,
-            options.force_conflicts,
-        )
-        .await?;
-    }
+    let missing_namespace = options.namespace_missing.then_some(owner.namespace);
+    preflight(
+        &session.cluster,
+        &planned,
+        &live,
+        &new_hooks,
+        missing_namespace,
+        options.force_conflicts,
+    )
+    .await?;
     if options.dry_run {
         return Ok(Deployed::DryRun);
     }

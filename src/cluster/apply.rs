@@ -367,19 +367,22 @@ fn patch_params(options: ApplyOptions) -> PatchParams {
 /// Has the server check every object with a dry-run apply, all at once (within the
 /// concurrency bound), and returns each answer in the order of `planned`. `None` for the
 /// objects the server cannot check yet: those of a kind a CRD in the same plan defines,
-/// and those in a namespace the plan creates. Nothing is stored.
+/// those in a namespace the plan creates, and those in `missing_namespace` (one that
+/// `--create-namespace` would create). Nothing is stored.
 pub async fn dry_run_all(
     cluster: &Cluster,
     planned: &[Planned],
     force: bool,
     live: &[Option<ObjectMeta>],
+    missing_namespace: Option<&str>,
 ) -> Vec<Option<ApplyResult>> {
     let params = patch_params(ApplyOptions {
         dry_run: true,
         force,
         ..ApplyOptions::default()
     });
-    let created_namespaces = created_namespaces(planned, live);
+    let mut created_namespaces = created_namespaces(planned, live);
+    created_namespaces.extend(missing_namespace);
     let checkable = |item: &Planned| {
         !item.kind.from_pending_crd
             && !item

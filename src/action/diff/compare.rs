@@ -39,7 +39,7 @@ pub(super) async fn compare(
     )
     .await?;
     let live_objects = fetch_live(cluster, &planned).await?;
-    let checked = dry_run_all(cluster, &planned, false, &live).await;
+    let checked = dry_run_all(cluster, &planned, false, &live, None).await;
     let mut rejected = Vec::new();
     let mut diffs = Vec::new();
     for ((item, live), checked) in planned.iter().zip(live_objects).zip(checked) {
@@ -49,7 +49,8 @@ pub(super) async fn compare(
             None => (item.object.clone(), None),
             // A conflict is a finding: show what forcing it would do.
             Some(Err(error)) if error.is_field_conflict() => {
-                let forced = dry_run_all(cluster, std::slice::from_ref(item), true, &[None]).await;
+                let forced =
+                    dry_run_all(cluster, std::slice::from_ref(item), true, &[None], None).await;
                 match forced.into_iter().next().flatten() {
                     Some(Ok(proposed)) => (proposed, Some(error.cause_text())),
                     Some(Err(other)) => {
