@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, PostParams};
 
 use anyhow::{Context, bail};
@@ -171,38 +172,38 @@ impl Session {
         if !create {
             return Err(self.missing_namespace());
         }
-        let namespace: Namespace = serde_json::from_value(serde_json::json!({
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {"name": self.namespace()},
-        }))?;
-        api.create(
-            &PostParams {
-                dry_run: true,
-                ..PostParams::default()
-            },
-            &namespace,
-        )
-        .await
-        .map_err(|e| self.cluster.describe(e))
-        .with_context(|| format!("creating namespace \"{}\" (dry run)", self.namespace()))?;
+        self.post_namespace(true)
+            .await
+            .map_err(|e| self.cluster.describe(e))
+            .with_context(|| format!("creating namespace \"{}\" (dry run)", self.namespace()))?;
         Ok(true)
     }
 
     /// Creates the session's namespace; one that already exists is fine.
     pub async fn create_namespace(&self) -> anyhow::Result<()> {
-        let api: Api<Namespace> = Api::all(self.cluster.client.clone());
-        let namespace: Namespace = serde_json::from_value(serde_json::json!({
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {"name": self.namespace()},
-        }))?;
-        match api.create(&PostParams::default(), &namespace).await {
-            Ok(_) => Ok(()),
+        match self.post_namespace(false).await {
+            Ok(()) => Ok(()),
             Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
             Err(e) => Err(self.cluster.describe(e))
                 .context(format!("creating namespace \"{}\"", self.namespace())),
         }
+    }
+
+    /// POSTs the session's Namespace; with `dry_run`, the server only checks it.
+    async fn post_namespace(&self, dry_run: bool) -> kube::Result<()> {
+        let namespace = Namespace {
+            metadata: ObjectMeta {
+                name: Some(self.namespace().to_string()),
+                ..ObjectMeta::default()
+            },
+            ..Namespace::default()
+        };
+        let params = PostParams {
+            dry_run,
+            ..PostParams::default()
+        };
+        let api: Api<Namespace> = Api::all(self.cluster.client.clone());
+        api.create(&params, &namespace).await.map(drop)
     }
 
     pub fn namespace(&self) -> &str {
