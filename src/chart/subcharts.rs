@@ -252,22 +252,21 @@ impl Chart {
             .iter()
             .filter(|s| s.chart.name() == dependency.name)
             .collect();
-        let ignored = self.files.ignored_archives().iter().find(|archive| {
-            let file = archive.strip_prefix(CHARTS_DIR).unwrap_or(archive);
-            file.strip_prefix(dependency.name.as_str())
-                .is_some_and(|rest| rest.starts_with('-'))
-        });
-        if let (true, Some(archive)) = (named.is_empty(), ignored) {
-            return Err(DependencyError::Ignored {
-                chart: self.name().to_string(),
-                dependency: dependency.key().to_string(),
-                archive: archive.clone(),
-            });
-        }
         if named.is_empty() {
-            return Err(DependencyError::Missing {
-                chart: self.name().to_string(),
-                dependency: dependency.key().to_string(),
+            // `NAME-VERSION.tgz`, as `dependency build` writes it.
+            let ignored = self.files.ignored_archives().iter().find(|archive| {
+                let file = archive.strip_prefix(CHARTS_DIR).unwrap_or(archive);
+                file.strip_prefix(dependency.name.as_str())
+                    .is_some_and(|rest| rest.starts_with('-'))
+            });
+            let (chart, dependency) = (self.name().to_string(), dependency.key().to_string());
+            return Err(match ignored {
+                Some(archive) => DependencyError::Ignored {
+                    chart,
+                    dependency,
+                    archive: archive.clone(),
+                },
+                None => DependencyError::Missing { chart, dependency },
             });
         }
         let spec = dependency.version_spec();
